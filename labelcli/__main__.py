@@ -1,0 +1,5 @@
+"""python -m labelcli"""
+from labelcli.cli import main
+
+if __name__ == "__main__":
+    main()
