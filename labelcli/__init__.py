@@ -1,0 +1,1 @@
+"""labelcli: find mislabeled examples in classification datasets."""

@@ -1,0 +1,212 @@
+"""Shape, dtype, range and consistency checks at the boundary; every failure is a LabelError.
+
+Each check takes a ``name`` (a file path or a parameter name) so the message points at the input
+the user has to fix. The core's public functions call these once; internal helpers trust them.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from labelcli.errors import LabelError
+
+# Rows of multi-class pred_probs must sum to 1 within this tolerance (or K float ulps, for
+# float16 files whose rows were rounded element by element).
+ROW_SUM_ATOL = 1e-3
+# Values this far outside [0, 1] are rounding noise, not errors (clipped silently).
+RANGE_ATOL = 1e-6
+BLOCK_ROWS = 1 << 16
+
+
+def row_blocks(n: int, block_rows: int = BLOCK_ROWS):
+    """Yield slices that cover range(n) in blocks, to bound temporaries on big inputs."""
+    for start in range(0, n, block_rows):
+        yield slice(start, min(n, start + block_rows))
+
+
+def _fmt_row(i: int) -> str:
+    return f"row {int(i)} (0-based)"
+
+
+def as_float_matrix(x, *, name: str, what: str = "pred_probs") -> np.ndarray:
+    """Return x as a 2-D float array (float16 promoted to float32), or raise LabelError."""
+    arr = np.asarray(x)
+    if arr.dtype == object or arr.dtype.kind in "USO":
+        raise LabelError(f"{name}: {what} must be numbers, but the values are {_kind(arr)}")
+    if arr.dtype.kind == "b" or arr.dtype.kind in "iu":
+        arr = arr.astype(np.float64)
+    elif arr.dtype.kind == "c":
+        raise LabelError(f"{name}: {what} must be real numbers, got complex values")
+    elif arr.dtype == np.float16:
+        arr = arr.astype(np.float32)
+    elif arr.dtype.kind != "f":
+        raise LabelError(f"{name}: {what} must be numbers, got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise LabelError(
+            f"{name}: {what} must be 2-D (N rows x K columns), got an array of shape {arr.shape}"
+        )
+    return arr
+
+
+def _kind(arr: np.ndarray) -> str:
+    return {"U": "strings", "S": "bytes", "O": "Python objects"}.get(arr.dtype.kind, str(arr.dtype))
+
+
+def check_finite(x: np.ndarray, *, name: str, what: str = "pred_probs") -> None:
+    """Raise naming the first row that holds NaN or inf."""
+    for sl in row_blocks(len(x)):
+        bad = ~np.isfinite(x[sl])
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            v = x[sl][r, c]
+            raise LabelError(
+                f"{name}: {what} has {'NaN' if np.isnan(v) else 'inf'} at {_fmt_row(sl.start + r)},"
+                f" column {int(c)}; fix or drop those rows"
+            )
+
+
+def as_pred_probs(
+    pred_probs,
+    *,
+    name: str = "pred_probs",
+    multi_label: bool = False,
+    normalize: bool = False,
+) -> np.ndarray:
+    """Validate N x K predicted probabilities; returns a float array (float16 -> float32).
+
+    Multi-class rows must sum to 1 (within ROW_SUM_ATOL, or K ulps of the file's dtype);
+    with ``normalize=True`` they are rescaled instead. Values must lie in [0, 1].
+    """
+    src_dtype = np.asarray(pred_probs).dtype
+    p = as_float_matrix(pred_probs, name=name)
+    n, k = p.shape
+    if n == 0:
+        raise LabelError(f"{name}: pred_probs has no rows")
+    if k < 2 and not multi_label:
+        raise LabelError(
+            f"{name}: pred_probs has {k} column; need one column per class and at least 2 classes"
+        )
+    check_finite(p, name=name)
+    lo, hi = _min_max(p)
+    if lo < -RANGE_ATOL:
+        r, c = np.argwhere(p < -RANGE_ATOL)[0]
+        raise LabelError(
+            f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
+            f"{_fmt_row(r)}, column {int(c)} (are these logits? apply softmax first)"
+        )
+    if hi > 1 + RANGE_ATOL and not normalize:
+        r, c = np.argwhere(p > 1 + RANGE_ATOL)[0]
+        raise LabelError(
+            f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
+            f"{_fmt_row(r)}, column {int(c)} (are these logits? apply softmax first)"
+        )
+    if multi_label:
+        return p
+    sums = p.sum(axis=1, dtype=np.float64)
+    if (sums <= 0).any():
+        r = int(np.flatnonzero(sums <= 0)[0])
+        raise LabelError(f"{name}: {_fmt_row(r)} of pred_probs sums to 0; every row needs some probability")
+    eps = np.finfo(src_dtype).eps if np.issubdtype(src_dtype, np.floating) else 0.0
+    atol = max(ROW_SUM_ATOL, k * eps)
+    off = np.abs(sums - 1.0) > atol
+    if off.any():
+        if not normalize:
+            r = int(np.flatnonzero(off)[0])
+            raise LabelError(
+                f"{name}: rows of pred_probs must sum to 1, but {_fmt_row(r)} sums to {sums[r]:.6g}"
+                f" ({int(off.sum())} rows off); pass --normalize to rescale them"
+            )
+    if normalize:
+        p = (p / sums[:, None]).astype(p.dtype, copy=False)
+    return p
+
+
+def _min_max(p: np.ndarray) -> tuple[float, float]:
+    return float(p.min()), float(p.max())
+
+
+def as_labels(labels, *, num_classes: int | None = None, name: str = "labels") -> np.ndarray:
+    """Validate 1-D integer class indices in 0..K-1; returns int64. Floats like 3.0 are accepted."""
+    y = np.asarray(labels)
+    if y.ndim == 2 and 1 in y.shape and y.size:
+        y = y.reshape(-1)
+    if y.ndim != 1:
+        raise LabelError(
+            f"{name}: labels must be one value per example (1-D), got shape {y.shape}"
+            + ("; 2-D 0/1 labels are multi-label data" if y.ndim == 2 else "")
+        )
+    if y.dtype == object or y.dtype.kind in "USO":
+        raise LabelError(
+            f"{name}: labels are {_kind(y)}; map them to class indices first (the CLI does this"
+            " from --classes or the pred_probs column names)"
+        )
+    if y.dtype.kind == "b":
+        y = y.astype(np.int64)
+    if y.dtype.kind == "f":
+        if not np.isfinite(y).all():
+            r = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise LabelError(f"{name}: label missing (NaN) at {_fmt_row(r)}")
+        frac = y != np.round(y)
+        if frac.any():
+            r = int(np.flatnonzero(frac)[0])
+            raise LabelError(
+                f"{name}: labels must be whole class indices, found {y[r]:g} at {_fmt_row(r)}"
+            )
+        y = y.astype(np.int64)
+    elif y.dtype.kind not in "iu":
+        raise LabelError(f"{name}: labels must be class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64, copy=False)
+    if y.size == 0:
+        raise LabelError(f"{name}: no labels (the input has 0 rows)")
+    lo, hi = int(y.min()), int(y.max())
+    if lo < 0:
+        r = int(np.flatnonzero(y < 0)[0])
+        raise LabelError(f"{name}: label {int(y[r])} at {_fmt_row(r)} is negative; classes are 0..K-1")
+    if num_classes is not None and hi >= num_classes:
+        r = int(np.flatnonzero(y >= num_classes)[0])
+        raise LabelError(
+            f"{name}: label {int(y[r])} at {_fmt_row(r)} is outside 0..{num_classes - 1}"
+            f" (pred_probs has {num_classes} columns); pass --classes or fix the file"
+        )
+    return y
+
+
+def check_same_length(n_a: int, n_b: int, *, name_a: str, name_b: str) -> None:
+    if n_a != n_b:
+        raise LabelError(
+            f"{name_b} has {n_b} rows but {name_a} has {n_a}; they must describe the same examples"
+            " in the same order"
+        )
+
+
+def check_inputs(
+    labels,
+    pred_probs,
+    *,
+    labels_name: str = "labels",
+    probs_name: str = "pred_probs",
+    normalize: bool = False,
+    min_classes_present: int = 2,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a multi-class (labels, pred_probs) pair; returns (int64 labels, float pred_probs)."""
+    p = as_pred_probs(pred_probs, name=probs_name, normalize=normalize)
+    y = as_labels(labels, num_classes=p.shape[1], name=labels_name)
+    check_same_length(len(y), len(p), name_a=labels_name, name_b=probs_name)
+    if min_classes_present > 1:
+        present = np.count_nonzero(np.bincount(y, minlength=p.shape[1]))
+        if present < min_classes_present:
+            raise LabelError(
+                f"{labels_name}: every example has the same label ({int(y[0])}); finding label"
+                " issues needs at least 2 classes present"
+            )
+    return y, p
+
+
+def as_features(features, *, name: str = "features") -> np.ndarray:
+    """Validate an N x D feature / embedding matrix (finite floats, D >= 1)."""
+    x = as_float_matrix(features, name=name, what="features")
+    if x.shape[0] == 0:
+        raise LabelError(f"{name}: features have no rows")
+    if x.shape[1] == 0:
+        raise LabelError(f"{name}: features have 0 columns")
+    check_finite(x, name=name, what="features")
+    return x
