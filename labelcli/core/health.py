@@ -1,0 +1,159 @@
+"""Dataset-level label health: overall score, per-class noise, overlapping class pairs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labelcli.core import validate as v
+from labelcli.core.counting import (
+    _calibrate,
+    _joint_from_calibrated,
+    _label_counts,
+    _latent,
+    _raw_confident_joint,
+    _self_confidence,
+)
+from labelcli.core.filtering import argmax_is_given
+
+DIV_FLOOR = 1e-6
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    """Label health of a dataset. Per-class arrays are in class-index order."""
+
+    num_examples: int
+    num_classes: int
+    class_names: tuple
+    health_score: float  # 1 - estimated fraction of mislabeled examples
+    noise_rate: float  # estimated fraction of mislabeled examples
+    num_issues: int  # estimated number of mislabeled examples
+    joint: np.ndarray  # (K, K) p(given = i, true = j)
+    noise_matrix: np.ndarray  # (K, K) p(given = i | true = j)
+    inverse_noise_matrix: np.ndarray  # (K, K) p(true = i | given = j)
+    class_priors: np.ndarray  # (K,) p(true = k)
+    class_examples: np.ndarray  # examples given each label
+    class_issues: np.ndarray  # estimated examples labeled k that belong elsewhere
+    class_inverse_issues: np.ndarray  # estimated examples of true class k labeled otherwise
+    class_noise_rate: np.ndarray  # p(true != k | given = k)
+    class_inverse_noise_rate: np.ndarray  # p(given != k | true = k)
+    class_label_quality: np.ndarray  # 1 - class_noise_rate
+    class_mean_score: np.ndarray  # mean self-confidence of the examples labeled k (NaN if none)
+    pair_a: np.ndarray  # overlapping class pairs (a < b), most overlapping first
+    pair_b: np.ndarray
+    pair_joint: np.ndarray  # p(given = a, true = b) + p(given = b, true = a)
+    pair_count: np.ndarray  # that mass in examples
+
+    def to_dict(self) -> dict:
+        """A JSON-ready document (the `health` command's output)."""
+        names = list(self.class_names)
+        per_class = [
+            {
+                "class": names[k],
+                "class_index": k,
+                "examples": int(self.class_examples[k]),
+                "estimated_issues": int(self.class_issues[k]),
+                "noise_rate": float(self.class_noise_rate[k]),
+                "inverse_issues": int(self.class_inverse_issues[k]),
+                "inverse_noise_rate": float(self.class_inverse_noise_rate[k]),
+                "label_quality": float(self.class_label_quality[k]),
+                "mean_label_score": _num(self.class_mean_score[k]),
+            }
+            for k in range(self.num_classes)
+        ]
+        pairs = [
+            {
+                "class_a": names[a],
+                "class_b": names[b],
+                "joint_probability": float(j),
+                "num_overlapping": int(c),
+            }
+            for a, b, j, c in zip(self.pair_a, self.pair_b, self.pair_joint, self.pair_count)
+        ]
+        return {
+            "num_examples": self.num_examples,
+            "num_classes": self.num_classes,
+            "health_score": float(self.health_score),
+            "estimated_noise_rate": float(self.noise_rate),
+            "estimated_num_issues": self.num_issues,
+            "classes": names,
+            "per_class": per_class,
+            "overlapping_pairs": pairs,
+            "noise_matrix": self.noise_matrix.tolist(),
+            "joint": self.joint.tolist(),
+            "class_priors": self.class_priors.tolist(),
+        }
+
+
+def _num(x) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
+def top_indices(values: np.ndarray, top: int | None) -> np.ndarray:
+    """Indices of the `top` largest values, largest first; ties keep index order."""
+    n = len(values)
+    if top is None or top >= n:
+        return np.argsort(-values, kind="stable")
+    if top <= 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = np.partition(values, n - top)[n - top]  # the top-th largest value
+    above = np.flatnonzero(values > cut)
+    ties = np.flatnonzero(values == cut)[: top - len(above)]
+    chosen = np.concatenate([above, ties])
+    return chosen[np.argsort(-values[chosen], kind="stable")]
+
+
+def overlapping_pairs(joint: np.ndarray, num_examples: int, top: int | None = 20):
+    """Class pairs ranked by the joint mass confused between them (both directions)."""
+    k = len(joint)
+    a, b = np.triu_indices(k, 1)
+    sym = joint[a, b] + joint[b, a]
+    idx = top_indices(sym, top)
+    return a[idx], b[idx], sym[idx], np.round(sym[idx] * num_examples).astype(np.int64)
+
+
+def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
+    """Overall label health, per-class noise and the most overlapping class pairs."""
+    y, p = v.check_inputs(labels, pred_probs)
+    n, k = p.shape
+    names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
+    if len(names) != k:
+        raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
+    counts = _label_counts(y, k)
+    raw_cj, off_diagonal = _raw_confident_joint(y, p)
+    num_issues = int(np.count_nonzero(off_diagonal & ~argmax_is_given(y, p)))
+    cal = _calibrate(raw_cj, counts)
+    joint = _joint_from_calibrated(cal)
+    latent = _latent(cal, counts, converge=True)
+
+    given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
+    noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
+    inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
+    sums = np.bincount(y, weights=_self_confidence(y, p), minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)
+    return HealthSummary(
+        num_examples=n,
+        num_classes=k,
+        class_names=names,
+        health_score=1.0 - num_issues / n,
+        noise_rate=num_issues / n,
+        num_issues=num_issues,
+        joint=joint,
+        noise_matrix=latent.noise_matrix,
+        inverse_noise_matrix=latent.inverse_noise_matrix,
+        class_priors=latent.class_priors,
+        class_examples=counts,
+        class_issues=np.round((given_mass - diag) * n).astype(np.int64),
+        class_inverse_issues=np.round((true_mass - diag) * n).astype(np.int64),
+        class_noise_rate=noise,
+        class_inverse_noise_rate=inv_noise,
+        class_label_quality=1.0 - noise,
+        class_mean_score=mean_score,
+        pair_a=pa,
+        pair_b=pb,
+        pair_joint=pj,
+        pair_count=pc,
+    )
