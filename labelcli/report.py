@@ -1,0 +1,134 @@
+"""The human report: rich tables and panels on stderr. Renders what it is given; never computes."""
+from __future__ import annotations
+
+import sys
+
+
+def console(quiet: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False)
+
+
+def progress(quiet: bool = False):
+    """A progress bar on stderr, silent with --quiet or when stderr is not a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console(quiet),
+        disable=quiet or not sys.stderr.isatty(),
+        transient=True,
+    )
+
+
+def _fmt(value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        if value != value:
+            return "-"
+        return f"{value:.1e}" if 0 < abs(value) < 0.001 else f"{value:.3f}"
+    return str(value)
+
+
+# Short headers so the tables fit an 80-column terminal; the files keep the full column names.
+HEADERS = {
+    "given_label": "given",
+    "predicted_label": "suggested",
+    "label_score": "score",
+    "estimated_issues": "issues",
+    "noise_rate": "noise",
+    "inverse_noise_rate": "inv. noise",
+    "mean_label_score": "mean score",
+    "joint_probability": "joint p",
+    "num_overlapping": "examples",
+}
+
+
+def _table(df, title: str, *, limit: int | None = None, pct: tuple = ()):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for col in df.columns:
+        numeric = df[col].dtype.kind in "iuf"
+        table.add_column(HEADERS.get(col, col), justify="right" if numeric else "left")
+    shown = df if limit is None else df.head(limit)
+    for row in shown.itertuples(index=False):
+        table.add_row(*[f"{v:.1%}" if c in pct else _fmt(v) for c, v in zip(df.columns, row)])
+    if limit is not None and len(df) > limit:
+        table.caption = f"{limit} of {len(df)} rows shown"
+    return table
+
+
+def _headline(con, title: str, lines: list[str], style: str = "cyan") -> None:
+    from rich.panel import Panel
+
+    con.print(Panel("\n".join(lines), title=title, title_align="left", border_style=style, expand=False))
+
+
+def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_by, top_df, class_df,
+                out=None, cv_accuracy=None, show: int = 20) -> None:
+    share = num_issues / num_examples if num_examples else 0.0
+    lines = [
+        f"[bold]{num_issues:,}[/bold] likely label issues in {num_examples:,} examples"
+        f" ({share:.1%}), {num_classes} classes",
+        f"filter: {filter_by}   ranked by: {rank_by} (lower score = more suspect)",
+    ]
+    if cv_accuracy is not None:
+        lines.append(f"pred_probs from cross-validation, accuracy {cv_accuracy:.1%}")
+    if out:
+        lines.append(f"table written to {out}")
+    _headline(con, "labelcli find-issues", lines, "red" if num_issues else "green")
+    if len(top_df):
+        con.print(_table(top_df, "Most suspect examples (given -> suggested)", limit=show))
+    con.print(_table(class_df, "Issues by given class", limit=show, pct=("share",)))
+
+
+def scores(con, *, num_examples, method, lowest_df, out=None, show: int = 10) -> None:
+    lines = [f"label quality scores for {num_examples:,} examples (method: {method})"]
+    if out:
+        lines.append(f"scores written to {out}")
+    _headline(con, "labelcli score", lines)
+    con.print(_table(lowest_df, "Lowest scores", limit=show))
+
+
+def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show: int = 20) -> None:
+    style = "green" if fail_above is None or summary.noise_rate <= fail_above else "red"
+    lines = [
+        f"label health score [bold]{summary.health_score:.3f}[/bold]",
+        f"estimated noise rate {summary.noise_rate:.2%} "
+        f"({summary.num_issues:,} of {summary.num_examples:,} examples, {summary.num_classes} classes)",
+    ]
+    if fail_above is not None:
+        verdict = "FAIL" if summary.noise_rate > fail_above else "pass"
+        lines.append(f"gate --fail-above {fail_above:g}: {verdict}")
+    if out:
+        lines.append(f"summary written to {out}")
+    _headline(con, "labelcli health", lines, style)
+    con.print(_table(class_df, "Classes, noisiest first", limit=show, pct=("noise_rate", "inverse_noise_rate")))
+    if len(pairs_df):
+        con.print(_table(pairs_df, "Most overlapping class pairs (consider merging or clarifying)", limit=10))
+
+
+def crossval(con, *, model, folds, accuracy, fold_accuracies, out) -> None:
+    per_fold = ", ".join(f"{a:.1%}" for a in fold_accuracies)
+    _headline(
+        con,
+        "labelcli crossval",
+        [
+            f"model {model}, {folds}-fold stratified cross-validation",
+            f"out-of-sample accuracy [bold]{accuracy:.1%}[/bold] (folds: {per_fold})",
+            f"pred_probs written to {out}",
+        ],
+    )
+
+
+def gate_failed(con, message: str) -> None:
+    """The reason a quality gate tripped; printed even with --quiet (it explains exit code 1)."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False).print(f"[bold red]Gate failed:[/bold red] {message}")
