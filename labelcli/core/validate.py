@@ -83,7 +83,8 @@ def as_pred_probs(
         raise LabelError(f"{name}: pred_probs has no rows")
     if k < 2 and not multi_label:
         raise LabelError(
-            f"{name}: pred_probs has {k} column; need one column per class and at least 2 classes"
+            f"{name}: pred_probs has {k} column{'s' if k != 1 else ''}; need one column per class"
+            " and at least 2 classes"
         )
     check_finite(p, name=name)
     lo, hi = _min_max(p)
@@ -165,7 +166,7 @@ def as_labels(labels, *, num_classes: int | None = None, name: str = "labels") -
         r = int(np.flatnonzero(y >= num_classes)[0])
         raise LabelError(
             f"{name}: label {int(y[r])} at {_fmt_row(r)} is outside 0..{num_classes - 1}"
-            f" (pred_probs has {num_classes} columns); pass --classes or fix the file"
+            f" (there are {num_classes} classes); pass --classes or fix the file"
         )
     return y
 
