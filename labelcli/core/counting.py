@@ -46,12 +46,20 @@ def _self_confidence(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
 
 
 def _thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Per-class mean self-confidence, summed exactly as np.mean does in the data's dtype.
+
+    Bit-identical thresholds matter: an example sitting exactly at a threshold is counted or not.
+    The array is in the data's dtype, or float64 when a class is absent (its threshold is 2.0).
+    """
     k = pred_probs.shape[1]
-    counts = _label_counts(labels, k)
-    sums = np.bincount(labels, weights=_self_confidence(labels, pred_probs), minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(counts > 0, sums / np.maximum(counts, 1), ABSENT_THRESHOLD)
-    return np.maximum(t, THRESHOLD_FLOOR)
+    order = np.argsort(labels, kind="stable")  # rows of each class, in their original order
+    bounds = np.concatenate([[0], np.cumsum(_label_counts(labels, k))])
+    self_conf = _self_confidence(labels, pred_probs)[order]
+    means = [
+        np.mean(self_conf[bounds[c] : bounds[c + 1]]) if bounds[c + 1] > bounds[c] else ABSENT_THRESHOLD
+        for c in range(k)  # a loop over classes, each a vectorised mean
+    ]
+    return np.maximum(np.array(means), THRESHOLD_FLOOR)
 
 
 def per_class_thresholds(labels, pred_probs) -> np.ndarray:
@@ -65,8 +73,9 @@ def _confident_guess(pred_probs: np.ndarray, thresholds: np.ndarray) -> np.ndarr
 
     Among several classes at or above their thresholds, the one with the largest probability wins.
     """
-    # Subtract in the data's own precision, as the reference implementation does.
-    t = np.asarray(thresholds).astype(pred_probs.dtype) - pred_probs.dtype.type(EPS)
+    # Subtract in the thresholds' own precision (numpy promotion decides the comparison),
+    # as the reference implementation does.
+    t = np.asarray(thresholds) - EPS
     out = np.empty(len(pred_probs), dtype=np.int64)
     for sl in v.row_blocks(len(pred_probs)):
         block = pred_probs[sl]
@@ -81,13 +90,19 @@ def _confident_guess(pred_probs: np.ndarray, thresholds: np.ndarray) -> np.ndarr
 def _raw_confident_joint(labels, pred_probs, thresholds=None):
     """Uncalibrated confident joint (diagonal >= 1) and the mask of rows counted off-diagonal."""
     k = pred_probs.shape[1]
-    t = _thresholds(labels, pred_probs) if thresholds is None else np.asarray(thresholds, float)
+    if thresholds is None:
+        t = _thresholds(labels, pred_probs)
+    else:
+        t = v.check_class_vector(thresholds, k, name="thresholds")
     guess = _confident_guess(pred_probs, t)
     counted = guess >= 0
     cells = labels[counted] * k + guess[counted]
     cj = np.bincount(cells, minlength=k * k).reshape(k, k).astype(np.int64)
     # Every class keeps at least one correctly labeled example, so calibration never divides by 0.
     np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
+    # Column-major like the reference's confusion_matrix(...).T: calibration sums the matrix in
+    # memory order, and a one-ulp difference in that total can flip a rounding.
+    cj = np.asfortranarray(cj)
     off_diagonal = counted & (guess != labels)
     return cj, off_diagonal
 
@@ -110,7 +125,8 @@ def round_preserving_row_totals(matrix) -> np.ndarray:
             step = -1 if diff < 0 else 1
             changes = min(int(abs(diff)), len(row))
             row[np.argsort(m[r] - row)[::-step][:changes]] += step
-    return out.astype(np.int64)
+    # Row-major, as the reference returns it: later column sums then add up in the same order.
+    return np.ascontiguousarray(out, dtype=np.int64)
 
 
 def _calibrate(cj: np.ndarray, label_counts: np.ndarray) -> np.ndarray:
@@ -123,6 +139,9 @@ def _calibrate(cj: np.ndarray, label_counts: np.ndarray) -> np.ndarray:
 def calibrate_confident_joint(confident_joint, labels) -> np.ndarray:
     """Rescale confident counts so row i sums to the number of examples labeled i."""
     cj = np.asarray(confident_joint)
+    if cj.ndim != 2:
+        raise v.LabelError(f"confident_joint must be a K x K matrix; got shape {cj.shape}")
+    cj = v.check_class_matrix(cj, len(cj), name="confident_joint")
     y = v.as_labels(labels, num_classes=len(cj))
     return _calibrate(cj, _label_counts(y, len(cj)))
 
@@ -145,7 +164,7 @@ def estimate_joint(labels, pred_probs, *, confident_joint=None) -> np.ndarray:
     if confident_joint is None:
         cj, _ = _raw_confident_joint(y, p)
     else:
-        cj = np.asarray(confident_joint)
+        cj = v.check_class_matrix(confident_joint, k, name="confident_joint")
     return _joint_from_calibrated(_calibrate(cj, _label_counts(y, k)))
 
 

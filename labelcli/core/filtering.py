@@ -166,7 +166,8 @@ def find_label_issues(
     agrees = argmax_is_given(y, p)
 
     if filter_by in PRUNING:
-        cal = _calibrate(raw_cj if confident_joint is None else np.asarray(confident_joint), counts)
+        given = raw_cj if confident_joint is None else v.check_class_matrix(confident_joint, k, name="confident_joint")
+        cal = _calibrate(given, counts)
         pcm = _prune_counts(cal, counts, min_examples_per_class, frac_noise, num_to_remove_per_class)
         mask = None
         if filter_by in ("prune_by_class", "both"):

@@ -25,8 +25,8 @@ def _normalized_entropy(block: np.ndarray) -> np.ndarray:
 
 def _adjust(labels_unused, block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Subtract per-class thresholds (shifted to stay positive) and renormalise each row."""
-    adj = block - thresholds.astype(block.dtype)
-    adj += thresholds.max().astype(block.dtype)
+    adj = block - thresholds
+    adj += thresholds.max()
     adj /= adj.sum(axis=1, keepdims=True)
     return adj
 

@@ -12,8 +12,8 @@ from labelcli.errors import LabelError
 # Rows of multi-class pred_probs must sum to 1 within this tolerance (or K float ulps, for
 # float16 files whose rows were rounded element by element).
 ROW_SUM_ATOL = 1e-3
-# Values this far outside [0, 1] are rounding noise, not errors (clipped silently).
-RANGE_ATOL = 1e-6
+# Values this far outside [0, 1] are rounding noise, not errors: they are clipped into [0, 1].
+RANGE_ATOL = 1e-4
 BLOCK_ROWS = 1 << 16
 
 
@@ -100,6 +100,10 @@ def as_pred_probs(
             f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
             f"{_fmt_row(r)}, column {int(c)} (are these logits? apply softmax first)"
         )
+    if lo < 0 or (hi > 1 and not normalize):
+        # Rounding noise just outside [0, 1]; clip (a copy: the caller's array is untouched).
+        # With normalize, values above 1 are legitimate (e.g. counts) and rows are rescaled below.
+        p = np.clip(p, 0.0, None if normalize else 1.0)
     if multi_label:
         return p
     sums = p.sum(axis=1, dtype=np.float64)
@@ -145,30 +149,49 @@ def as_labels(labels, *, num_classes: int | None = None, name: str = "labels") -
     if y.dtype.kind == "f":
         if not np.isfinite(y).all():
             r = int(np.flatnonzero(~np.isfinite(y))[0])
-            raise LabelError(f"{name}: label missing (NaN) at {_fmt_row(r)}")
+            what = "missing (NaN)" if np.isnan(y[r]) else "infinite"
+            raise LabelError(f"{name}: label {what} at {_fmt_row(r)}")
         frac = y != np.round(y)
         if frac.any():
             r = int(np.flatnonzero(frac)[0])
             raise LabelError(
-                f"{name}: labels must be whole class indices, found {y[r]:g} at {_fmt_row(r)}"
+                f"{name}: labels must be whole class indices, found {float(y[r])!r} at {_fmt_row(r)}"
             )
-        y = y.astype(np.int64)
     elif y.dtype.kind not in "iu":
         raise LabelError(f"{name}: labels must be class indices, got dtype {y.dtype}")
-    y = y.astype(np.int64, copy=False)
     if y.size == 0:
         raise LabelError(f"{name}: no labels (the input has 0 rows)")
-    lo, hi = int(y.min()), int(y.max())
-    if lo < 0:
+    # Range checks before the cast to int64, so huge values cannot wrap around.
+    if y.min() < 0:
         r = int(np.flatnonzero(y < 0)[0])
-        raise LabelError(f"{name}: label {int(y[r])} at {_fmt_row(r)} is negative; classes are 0..K-1")
-    if num_classes is not None and hi >= num_classes:
-        r = int(np.flatnonzero(y >= num_classes)[0])
+        raise LabelError(f"{name}: label {y[r]} at {_fmt_row(r)} is negative; classes are 0..K-1")
+    limit = num_classes if num_classes is not None else 2**62
+    if y.max() >= limit:
+        r = int(np.flatnonzero(y >= limit)[0])
         raise LabelError(
-            f"{name}: label {int(y[r])} at {_fmt_row(r)} is outside 0..{num_classes - 1}"
-            f" (there are {num_classes} classes); pass --classes or fix the file"
+            f"{name}: label {y[r]} at {_fmt_row(r)} is outside 0..{limit - 1}"
+            f" (there are {limit} classes); pass --classes or fix the file"
+            if num_classes is not None
+            else f"{name}: label {y[r]} at {_fmt_row(r)} is too large to be a class index"
         )
+    y = y.astype(np.int64)
     return y
+
+
+def check_class_vector(x, k: int, *, name: str) -> np.ndarray:
+    """A per-class vector (e.g. thresholds) of length K."""
+    arr = np.asarray(x)
+    if arr.ndim != 1 or len(arr) != k or arr.dtype.kind not in "iuf":
+        raise LabelError(f"{name} must be {k} numbers, one per class; got shape {arr.shape}")
+    return arr
+
+
+def check_class_matrix(x, k: int, *, name: str) -> np.ndarray:
+    """A K x K per-class-pair matrix (e.g. a confident joint)."""
+    arr = np.asarray(x)
+    if arr.shape != (k, k) or arr.dtype.kind not in "iuf":
+        raise LabelError(f"{name} must be a {k} x {k} matrix of counts; got shape {arr.shape}")
+    return arr
 
 
 def check_same_length(n_a: int, n_b: int, *, name_a: str, name_b: str) -> None:
