@@ -846,3 +846,30 @@ def test_tied_ranking_toy_example():
         return_indices_ranked_by="self_confidence", n_jobs=1,
     )
     assert sorted(theirs.tolist()) == [1, 3, 4, 7, 9] and theirs[-1] == 9
+
+
+# --- regression: frac_noise together with min_examples_per_class at K = 100 -------------------
+# The prune counts are truncated (astype(int)) after a column sum; that sum must add up in the
+# reference's memory order or 14.0 becomes 13.999... -> 13 (found on these seeds).
+@pytest.mark.parametrize("seed", [3, 7])
+@pytest.mark.parametrize("filter_by", ["prune_by_class", "prune_by_noise_rate", "both"])
+def test_frac_noise_with_min_examples_at_k100(seed, filter_by):
+    import cleanlab.filter as cf
+
+    rng = np.random.default_rng(seed)
+    n, k = 3000, 100
+    true = rng.choice(k, n, p=rng.dirichlet(np.ones(k) * 5))
+    true[:k] = np.arange(k)
+    given = true.copy()
+    flip = rng.random(n) < 0.2
+    given[flip] = rng.integers(0, k, flip.sum())
+    logits = np.eye(k)[true] * 3 + rng.normal(0, 1.5, (n, k))
+    probs = np.exp(logits)
+    probs /= probs.sum(1, keepdims=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = cf.find_label_issues(
+            given, probs, filter_by=filter_by, frac_noise=0.5, min_examples_per_class=5, n_jobs=1
+        )
+    got = lc.find_label_issues(given, probs, filter_by=filter_by, frac_noise=0.5, min_examples_per_class=5)
+    np.testing.assert_array_equal(got.mask, expected)
