@@ -63,7 +63,7 @@ def _suffix(path: str, allowed: Sequence[str]) -> str | None:
 
 def _ext_desc(path: str) -> str:
     ext = os.path.splitext(path)[1]
-    return f"file type '{ext}'" if ext else "a file with no extension"
+    return f"file type '{ext}'" if ext else "file without an extension"
 
 
 # ---------------------------------------------------------------------------------------- reading
@@ -249,15 +249,15 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
     allowed = tuple(allowed or ANY_OUT)
     if os.path.isdir(path):
         raise LabelError(f"--out {path}: is a folder; give a file path such as {os.path.join(path, 'out' + allowed[0])}")
+    for inp in inputs:
+        if inp and inp != "-" and _same_file(path, inp):
+            raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
     if _suffix(path, allowed) is None:
         raise LabelError(f"--out {path}: cannot write {_ext_desc(path)}; use {', '.join(allowed)} (or - for stdout)")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         what = "is not a folder" if os.path.exists(parent) else "does not exist; create it first"
         raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' {what}")
-    for inp in inputs:
-        if inp and inp != "-" and _same_file(path, inp):
-            raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' is not writable")
 

@@ -48,6 +48,17 @@ def _check_format(fmt: str, out: str | None) -> bool:
     return fmt == "json"
 
 
+TABLE_OUT = (".csv", ".parquet", ".json", ".jsonl")
+ARRAY_OUT = (".npy", ".csv", ".parquet")
+
+
+def _choice(value: str, choices, option: str) -> str:
+    """Check an option's value up front (before any loading or cross-validation)."""
+    if value not in choices:
+        raise LabelError(f"{option} '{value}' is not one of: {', '.join(choices)}")
+    return value
+
+
 def _print_json(doc) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     sys.stdout.flush()
@@ -84,7 +95,7 @@ def crossval(
     from labelcli import io, report
 
     as_json = _check_format(format, out)
-    io.check_output_path(out, [features, labels])
+    io.check_output_path(out, [features, labels], allowed=ARRAY_OUT)
     inputs = _load(labels, None, features, classes, label_col, None, feature_prefix, False)
     cv = _cross_validate(inputs, model, folds, seed, quiet)
     io.write_array(cv.pred_probs, out, columns=list(inputs.classes), inputs=[features, labels])
@@ -111,16 +122,21 @@ def find_issues(
 ) -> None:
     """Rank the examples most likely to be mislabeled."""
     from labelcli import io, report, results
-    from labelcli.core.filtering import find_label_issues
+    from labelcli.core.filtering import FILTERS, find_label_issues
+    from labelcli.core.ranking import METHODS
+    from labelcli.core.validate import check_classes_present
 
     as_json = _check_format(format, out)
+    _choice(filter_by, FILTERS, "--filter-by")
+    _choice(rank_by, METHODS, "--rank-by")
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     if top is not None and top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs, features])
+        io.check_output_path(out, [labels, pred_probs, features], allowed=TABLE_OUT)
     inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize)
+    check_classes_present(inputs.labels, len(inputs.classes), name=labels)
     probs, cv_acc = inputs.pred_probs, None
     if probs is None:
         cv = _cross_validate(inputs, model, folds, seed, quiet)
@@ -153,11 +169,14 @@ def score(
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect)."""
     from labelcli import io, report, results
-    from labelcli.core.ranking import label_quality_scores
+    from labelcli.core.ranking import METHODS, label_quality_scores
 
     as_json = _check_format(format, out)
+    _choice(method, METHODS, "--method")
+    if adjust and method == "confidence_weighted_entropy":
+        raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs])
+        io.check_output_path(out, [labels, pred_probs], allowed=TABLE_OUT)
     inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
     scores = label_quality_scores(inputs.labels, inputs.pred_probs, method=method, adjust_pred_probs=adjust)
     table = results.scores_table(scores, inputs.labels, inputs.pred_probs.argmax(axis=1), inputs.classes)
@@ -182,22 +201,22 @@ def health(
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
     from labelcli import io, report, results
     from labelcli.core.health import health_summary
+    from labelcli.core.validate import check_classes_present
 
-    as_json = _check_format(format, None)
+    as_json = _check_format(format, out)
     if fail_above is not None and not 0.0 <= fail_above <= 1.0:
         raise LabelError(f"--fail-above is a noise rate in [0, 1], got {fail_above}")
-    if out is not None and out != "-":
-        io.check_output_path(out, [labels, pred_probs])
-        if not out.endswith(".json"):
-            raise LabelError(f"--out {out}: health writes JSON; use a .json path or '-'")
+    if out is not None:
+        io.check_output_path(out, [labels, pred_probs], allowed=(".json",))
     inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    check_classes_present(inputs.labels, len(inputs.classes), name=labels)
     summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, top_pairs=top_pairs)
     doc = summary.to_dict()
     if out is not None:
         io.write_json(doc, out, inputs=[labels, pred_probs])
     report.health(report.console(quiet), summary, results.health_class_table(summary),
                   results.health_pairs_table(summary), fail_above=fail_above, out=out)
-    if as_json and out != "-":
+    if as_json:
         _print_json(doc)
     if fail_above is not None and summary.noise_rate > fail_above:
         report.gate_failed(None, f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")

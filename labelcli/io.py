@@ -182,10 +182,13 @@ def _resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name
         if k_probs is not None:
             if all(_is_int_name(n) for n in names) and max(int(n) for n in names) < k_probs:
                 names = [str(i) for i in range(k_probs)]
-            elif len(names) != k_probs:
+            else:
+                # Guessing that unnamed columns follow the alphabetical order of the names is
+                # silently wrong when they don't (most rows then look mislabeled): ask instead.
                 raise LabelError(
-                    f"{lab_name}: labels have {len(names)} distinct names but {probs_name} has"
-                    f" {k_probs} columns; pass --classes {','.join(names[:3])},..."
+                    f"{lab_name}: labels are class names but {probs_name} has no column names;"
+                    f" pass --classes with the {len(names)} names in column order"
+                    f" (e.g. --classes {','.join(names[:3])},...)"
                 )
     else:
         k = k_probs if k_probs is not None else max(int(raw.max()), 0) + 1

@@ -220,12 +220,15 @@ def test_rule3_sorted_unique_string_labels():
 
 
 def test_rule3_string_labels_with_npy_probs():
+    # Names cannot be matched to unnamed columns by guessing (alphabetical order would silently
+    # mislabel everything when the columns follow another order): --classes is required.
     text("y.csv", "label\nb\na\nc\nb\n")
-    r = load_inputs("y.csv", npy("p.npy", P3))
-    assert r.classes == ("a", "b", "c") and r.labels.tolist() == [1, 0, 2, 1]
+    fails(load_inputs, "y.csv", npy("p.npy", P3), name="y.csv",
+          match=r"labels are class names but p.npy has no column names; pass --classes")
+    r = load_inputs("y.csv", "p.npy", classes="c,b,a")
+    assert r.classes == ("c", "b", "a") and r.labels.tolist() == [1, 2, 0, 1]
     text("y2.csv", "label\nb\na\na\nb\n")
-    fails(load_inputs, "y2.csv", "p.npy", name="p.npy",
-          match=r"labels have 2 distinct names but p.npy has 3 columns; pass --classes a,b")
+    fails(load_inputs, "y2.csv", "p.npy", name="y2.csv", match=r"pass --classes")
     npy("yd.npy", np.array(["0", "2", "2", "0"]))  # digit strings index the columns by name
     r = load_inputs("yd.npy", "p.npy")
     assert r.classes == ("0", "1", "2") and r.labels.tolist() == [0, 2, 2, 0]
@@ -402,7 +405,7 @@ def test_path_problems(tmp_path):
     os.mkdir("dir.csv")
     fails(read_table, "dir.csv", name="dir.csv", match="folder")
     fails(read_table, text("data.xlsx", "x"), name="data.xlsx", match=r"unsupported file type '.xlsx'; use .npy, .csv")
-    fails(read_table, text("noext", "x"), name="noext", match="no extension")
+    fails(read_table, text("noext", "x"), name="noext", match="without an extension")
     fails(load_inputs, "nope.npy", name="nope.npy", match="not found")
 
 

@@ -98,7 +98,8 @@ def as_pred_probs(
         r, c = np.argwhere(p > 1 + RANGE_ATOL)[0]
         raise LabelError(
             f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
-            f"{_fmt_row(r)}, column {int(c)} (are these logits? apply softmax first)"
+            f"{_fmt_row(r)}, column {int(c)} (logits? apply softmax; unnormalised"
+            " scores? pass --normalize)"
         )
     if lo < 0 or (hi > 1 and not normalize):
         # Rounding noise just outside [0, 1]; clip (a copy: the caller's array is untouched).
@@ -216,13 +217,17 @@ def check_inputs(
     y = as_labels(labels, num_classes=p.shape[1], name=labels_name)
     check_same_length(len(y), len(p), name_a=labels_name, name_b=probs_name)
     if min_classes_present > 1:
-        present = np.count_nonzero(np.bincount(y, minlength=p.shape[1]))
-        if present < min_classes_present:
-            raise LabelError(
-                f"{labels_name}: every example has the same label ({int(y[0])}); finding label"
-                " issues needs at least 2 classes present"
-            )
+        check_classes_present(y, p.shape[1], name=labels_name)
     return y, p
+
+
+def check_classes_present(labels: np.ndarray, k: int, *, name: str = "labels") -> None:
+    """Finding label issues compares classes: at least two must occur among the labels."""
+    if np.count_nonzero(np.bincount(labels, minlength=k)) < 2:
+        raise LabelError(
+            f"{name}: every example has the same label ({int(labels[0])}); finding label"
+            " issues needs at least 2 classes present"
+        )
 
 
 def as_features(features, *, name: str = "features") -> np.ndarray:
