@@ -155,7 +155,7 @@ def find_issues(
                      "filter_by": filter_by, "rank_by": rank_by, "cv_accuracy": cv_acc,
                      "issues": results.records(table[table["is_label_issue"]].head(top or 20))})
     if fail_on_issues is not None and issues.num_issues > fail_on_issues:
-        report.gate_failed(None, f"{issues.num_issues} label issues found, more than --fail-on-issues {fail_on_issues}")
+        report.gate_failed(f"{issues.num_issues} label issues found, more than --fail-on-issues {fail_on_issues}")
         raise typer.Exit(1)
 
 
@@ -219,7 +219,7 @@ def health(
     if as_json:
         _print_json(doc)
     if fail_above is not None and summary.noise_rate > fail_above:
-        report.gate_failed(None, f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
+        report.gate_failed(f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
         raise typer.Exit(1)
 
 

@@ -86,28 +86,17 @@ def load_inputs(
     probs, prob_names, probs_name = None, None, None
     if pred_probs is not None:
         probs_name = display_name(pred_probs)
-        src = table(pred_probs)
-        if isinstance(src, np.ndarray):
-            p = src
-        else:
-            cols = _pick_columns(src, probs_name, prefix=prob_prefix, label_col=label_col,
-                                 skip_prefix=feature_prefix if shared else None,
-                                 what="pred_probs", option="--prob-prefix")
-            p = _numeric_matrix(src, cols, probs_name, "pred_probs")
+        p, cols = _matrix(table(pred_probs), probs_name, label_col, prob_prefix,
+                          feature_prefix if shared else None, "pred_probs", "--prob-prefix")
+        if cols is not None:
             prob_names = _class_names_from_columns(cols, prob_prefix, probs_name)
         probs = as_pred_probs(p, name=probs_name, normalize=normalize)
 
     feats = None
     if features is not None:
         feat_name = display_name(features)
-        src = table(features)
-        if isinstance(src, np.ndarray):
-            x = src
-        else:
-            cols = _pick_columns(src, feat_name, prefix=feature_prefix, label_col=label_col,
-                                 skip_prefix=prob_prefix if shared else None,
-                                 what="features", option="--feature-prefix")
-            x = _numeric_matrix(src, cols, feat_name, "features")
+        x, _ = _matrix(table(features), feat_name, label_col, feature_prefix,
+                       prob_prefix if shared else None, "features", "--feature-prefix")
         feats = as_features(x, name=feat_name)
 
     k_probs = None if probs is None else probs.shape[1]
@@ -158,6 +147,17 @@ def _sorted_names(values) -> list[str]:
     if all(_is_int_name(u) for u in uniq):
         return sorted(uniq, key=int)
     return sorted(uniq)
+
+
+def _matrix(src, name, label_col, prefix, skip_prefix, what, option):
+    """The N x M numbers of pred_probs or features: a .npy array as is, or a table's columns
+    (those starting with `prefix`, else every numeric one but the label/id and `skip_prefix` ones).
+    Returns (array, column names or None)."""
+    if isinstance(src, np.ndarray):
+        return src, None
+    cols = _pick_columns(src, name, prefix=prefix, label_col=label_col, skip_prefix=skip_prefix,
+                         what=what, option=option)
+    return _numeric_matrix(src, cols, name, what), cols
 
 
 def _resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name):

@@ -127,7 +127,7 @@ def crossval(con, *, model, folds, accuracy, fold_accuracies, out) -> None:
     )
 
 
-def gate_failed(con, message: str) -> None:
+def gate_failed(message: str) -> None:
     """The reason a quality gate tripped; printed even with --quiet (it explains exit code 1)."""
     from rich.console import Console
 

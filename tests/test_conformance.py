@@ -35,15 +35,7 @@ cl_dataset = pytest.importorskip("cleanlab.dataset")
 
 import labelcli as lc  # noqa: E402
 
-FILTERS = (
-    "prune_by_noise_rate",
-    "prune_by_class",
-    "both",
-    "confident_learning",
-    "predicted_neq_given",
-    "low_self_confidence",
-    "low_normalized_margin",
-)
+FILTERS = lc.FILTERS  # the literal list is pinned in test_core.test_public_api_exports
 PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
 RANK_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
 ATOL = 1e-6

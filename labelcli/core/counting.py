@@ -45,6 +45,13 @@ def _self_confidence(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     return pred_probs[np.arange(len(labels)), labels]
 
 
+def rows_by_class(labels: np.ndarray, k: int):
+    """Row indices grouped by label (original order within a class) and the class boundaries:
+    the rows labeled c are order[bounds[c]:bounds[c + 1]]."""
+    order = np.argsort(labels, kind="stable")
+    return order, np.concatenate([[0], np.cumsum(_label_counts(labels, k))])
+
+
 def _thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     """Per-class mean self-confidence, summed exactly as np.mean does in the data's dtype.
 
@@ -52,8 +59,7 @@ def _thresholds(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
     The array is in the data's dtype, or float64 when a class is absent (its threshold is 2.0).
     """
     k = pred_probs.shape[1]
-    order = np.argsort(labels, kind="stable")  # rows of each class, in their original order
-    bounds = np.concatenate([[0], np.cumsum(_label_counts(labels, k))])
+    order, bounds = rows_by_class(labels, k)
     self_conf = _self_confidence(labels, pred_probs)[order]
     means = [
         np.mean(self_conf[bounds[c] : bounds[c + 1]]) if bounds[c + 1] > bounds[c] else ABSENT_THRESHOLD
@@ -168,9 +174,22 @@ def estimate_joint(labels, pred_probs, *, confident_joint=None) -> np.ndarray:
     return _joint_from_calibrated(_calibrate(cj, _label_counts(y, k)))
 
 
-def _num_off_diagonal(labels, pred_probs) -> int:
-    from labelcli.core.filtering import argmax_is_given
+def argmax_is_given(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
+    """Rows whose given label is the argmax, counting a 1e-6 lead-in for the given label.
 
+    Such rows are never flagged by the count-based filters: the model agrees with the label.
+    """
+    out = np.empty(len(labels), dtype=bool)
+    bump = pred_probs.dtype.type(EPS)
+    for sl in v.row_blocks(len(labels)):
+        block = pred_probs[sl].copy()
+        rows = np.arange(len(block))
+        block[rows, labels[sl]] += bump
+        out[sl] = block.argmax(axis=1) == labels[sl]
+    return out
+
+
+def _num_off_diagonal(labels, pred_probs) -> int:
     _, off = _raw_confident_joint(labels, pred_probs)
     return int(np.count_nonzero(off & ~argmax_is_given(labels, pred_probs)))
 

@@ -7,11 +7,12 @@ import numpy as np
 
 from labelcli.core import validate as v
 from labelcli.core.counting import (
-    EPS,
     _calibrate,
     _label_counts,
     _raw_confident_joint,
+    argmax_is_given,
     round_preserving_row_totals,
+    rows_by_class,
 )
 from labelcli.core.ranking import METHODS, _label_quality_scores, order_by_score
 
@@ -43,21 +44,6 @@ class LabelIssues:
         return int(self.mask.sum())
 
 
-def argmax_is_given(labels: np.ndarray, pred_probs: np.ndarray) -> np.ndarray:
-    """Rows whose given label is the argmax, counting a 1e-6 lead-in for the given label.
-
-    Such rows are never flagged by the count-based filters: the model agrees with the label.
-    """
-    out = np.empty(len(labels), dtype=bool)
-    bump = pred_probs.dtype.type(EPS)
-    for sl in v.row_blocks(len(labels)):
-        block = pred_probs[sl].copy()
-        rows = np.arange(len(block))
-        block[rows, labels[sl]] += bump
-        out[sl] = block.argmax(axis=1) == labels[sl]
-    return out
-
-
 def _prune_counts(cal_cj, label_counts, min_examples_per_class, frac_noise, num_to_remove):
     """How many examples to flag per (given, true) cell: [true j, given k] (columns = given)."""
     pcm = cal_cj.T.astype(np.float64)
@@ -83,12 +69,6 @@ def _prune_counts(cal_cj, label_counts, min_examples_per_class, frac_noise, num_
     return pcm
 
 
-def _rows_by_class(labels: np.ndarray, k: int):
-    order = np.argsort(labels, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(_label_counts(labels, k))])
-    return order, bounds
-
-
 def _prune(labels, pred_probs, pcm, min_examples_per_class, by_noise_rate: bool) -> np.ndarray:
     """Per given class k: flag the rows that the prune counts assign away from k.
 
@@ -97,7 +77,7 @@ def _prune(labels, pred_probs, pcm, min_examples_per_class, by_noise_rate: bool)
     """
     n, k_all = pred_probs.shape
     mask = np.zeros(n, dtype=bool)
-    order, bounds = _rows_by_class(labels, k_all)
+    order, bounds = rows_by_class(labels, k_all)
     for k in range(k_all):  # a loop over classes; every step is vectorised over its rows
         rows = order[bounds[k] : bounds[k + 1]]
         # Classes at or below min_examples_per_class, and single-example classes, are left alone.

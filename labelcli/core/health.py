@@ -13,8 +13,8 @@ from labelcli.core.counting import (
     _latent,
     _raw_confident_joint,
     _self_confidence,
+    argmax_is_given,
 )
-from labelcli.core.filtering import argmax_is_given
 
 DIV_FLOOR = 1e-6
 

@@ -23,7 +23,7 @@ def _normalized_entropy(block: np.ndarray) -> np.ndarray:
     return -plogp.sum(axis=1) / np.log(block.shape[1])
 
 
-def _adjust(labels_unused, block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+def _adjust(block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Subtract per-class thresholds (shifted to stay positive) and renormalise each row."""
     adj = block - thresholds
     adj += thresholds.max()
@@ -58,7 +58,7 @@ def _label_quality_scores(labels, pred_probs, method="self_confidence", adjust_p
     for sl in v.row_blocks(len(labels)):
         block = pred_probs[sl]
         if thresholds is not None:
-            block = _adjust(None, block, thresholds)
+            block = _adjust(block, thresholds)
         out[sl] = _score_block(labels[sl], block, method)
     return out
 
