@@ -25,6 +25,7 @@ How it is made
 Files written
 -------------
 digits_features.npy     1797 x 64 float32 pixel values
+digits_images.npy       1797 x 8 x 8 uint8 images (0..16), for report galleries
 digits_labels.npy       1797 int64 noisy labels (class indices 0..9) -- what a user has
 digits_pred_probs.npy   1797 x 10 float32 out-of-sample pred_probs from the noisy labels
 digits_true_labels.npy  1797 int64 ground-truth labels
@@ -85,6 +86,7 @@ def build(out_dir: Path) -> dict:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     np.save(out_dir / "digits_features.npy", features)
+    np.save(out_dir / "digits_images.npy", digits.images.astype(np.uint8))
     np.save(out_dir / "digits_labels.npy", noisy_labels)
     np.save(out_dir / "digits_pred_probs.npy", pred_probs)
     np.save(out_dir / "digits_true_labels.npy", true_labels)
