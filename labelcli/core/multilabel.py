@@ -1,0 +1,373 @@
+"""Multi-label (tagging) data: one-vs-rest confident learning per tag, label quality scores
+aggregated over tags, per-tag quality and dataset health.
+
+Labels are an N x K 0/1 matrix (a row may hold no tag or every tag); pred_probs are N x K
+independent per-tag probabilities. Tag c is the binary problem "absent / present" with labels
+Y[:, c] and pred_probs [1 - P[:, c], P[:, c]], solved with the multi-class code of
+labelcli.core.counting / filtering, exactly as cleanlab.multilabel_classification does.
+Python loops run over tags (or, in aggregations, over sorted score columns), never over examples.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from labelcli.core import validate as v
+from labelcli.core.counting import _calibrate, _raw_confident_joint, argmax_is_given
+from labelcli.core.filtering import FILTERS as _MULTICLASS_FILTERS
+from labelcli.core.filtering import PRUNING, _prune, _prune_counts
+from labelcli.core.health import top_indices
+from labelcli.core.ranking import CLIP, METHODS, order_by_score
+from labelcli.core.tagmatrix import as_label_matrix, as_multilabel_pred_probs, lists_to_matrix  # noqa: F401 (API)
+from labelcli.errors import LabelError
+
+# Every multi-class filter has a one-vs-rest meaning.
+FILTERS: tuple[str, ...] = tuple(_MULTICLASS_FILTERS)
+AGGREGATIONS = ("exponential_moving_average", "softmin", "min", "mean")
+# A tag is predicted present when its probability reaches this.
+PREDICT_THRESHOLD = 0.5
+# cleanlab's softmax guard against a zero temperature.
+MIN_TEMPERATURE = 1e-6
+
+
+def _check_pair(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
+    p = as_multilabel_pred_probs(pred_probs)
+    y = as_label_matrix(labels, p.shape[1])
+    v.check_same_length(len(y), len(p), name_a="labels", name_b="pred_probs")
+    return y, p
+
+
+def _check_scoring(method: str, aggregation: str, alpha: float, temperature: float) -> None:
+    if method not in METHODS:
+        raise LabelError(f"unknown scoring method '{method}'; choose one of {', '.join(METHODS)}")
+    if aggregation not in AGGREGATIONS:
+        raise LabelError(f"unknown aggregation '{aggregation}'; choose one of {', '.join(AGGREGATIONS)}")
+    if not 0.0 <= alpha <= 1.0:
+        raise LabelError(f"alpha must be in [0, 1], got {alpha}")
+    if not temperature > 0:
+        raise LabelError(f"temperature must be > 0, got {temperature}")
+
+
+# --- scores ----------------------------------------------------------------------------------
+
+
+def _tag_scores(y: np.ndarray, p: np.ndarray, method: str) -> np.ndarray:
+    """N x K one-vs-rest label quality scores, computed in the input dtype like the reference."""
+    absent = 1 - p
+    self_conf = np.where(y, p, absent)
+    if method == "self_confidence":
+        return self_conf.astype(np.float64)
+    other = np.where(y, absent, p)
+    if method == "normalized_margin":
+        return ((self_conf - other + 1) / 2).astype(np.float64)
+    # confidence_weighted_entropy of the binary distribution [1 - p, p]
+    a, b = absent.astype(np.float64), p.astype(np.float64)
+    entropy = -(a * np.log(np.where(a > 0, a, 1.0)) + b * np.log(np.where(b > 0, b, 1.0))) / np.log(2)
+    ratio = entropy / np.maximum(self_conf.astype(np.float64), CLIP)
+    return np.log(ratio + 1) / np.maximum(ratio, CLIP)
+
+
+def _aggregate(s: np.ndarray, aggregation: str, alpha: float, temperature: float) -> np.ndarray:
+    """One score per row from the K per-tag scores (cleanlab's formulas, same operation order)."""
+    if aggregation == "min":
+        return s.min(axis=1)
+    if aggregation == "mean":
+        return s.mean(axis=1)
+    if aggregation == "softmin":
+        x = (1 - s) / max(temperature, MIN_TEMPERATURE)
+        x = x - x.max(axis=1, keepdims=True)
+        w = np.exp(x)
+        w /= w.sum(axis=1, keepdims=True)
+        return np.einsum("ij,ij->i", s, w)
+    # EMA over the scores sorted from largest to smallest: the worst tags weigh most.
+    cols = np.ascontiguousarray(np.sort(s, axis=1)[:, ::-1].T)
+    ema = cols[0]
+    for col in cols[1:]:  # a loop over tags
+        ema = alpha * col + (1 - alpha) * ema
+    return ema
+
+
+def per_tag_scores(labels, pred_probs, *, method: str = "self_confidence") -> np.ndarray:
+    """N x K label quality score of each (example, tag) annotation; lower = more suspect."""
+    y, p = _check_pair(labels, pred_probs)
+    _check_scoring(method, AGGREGATIONS[0], 0.0, 1.0)
+    return _tag_scores(y, p, method)
+
+
+def label_quality_scores(
+    labels,
+    pred_probs,
+    *,
+    method: str = "self_confidence",
+    aggregation: str = "exponential_moving_average",
+    alpha: float = 0.8,
+    temperature: float = 0.1,
+) -> np.ndarray:
+    """Per-example label quality in [0, 1]: per-tag scores aggregated over the tags.
+
+    aggregation: ``exponential_moving_average`` (alpha: weight of each next-worse tag; cleanlab's
+    default), ``softmin`` (temperature), ``min`` (the worst tag) or ``mean``.
+    """
+    y, p = _check_pair(labels, pred_probs)
+    _check_scoring(method, aggregation, alpha, temperature)
+    return _aggregate(_tag_scores(y, p, method), aggregation, alpha, temperature)
+
+
+# --- one-vs-rest confident learning ------------------------------------------------------------
+
+
+def _binary(column: np.ndarray) -> np.ndarray:
+    """One tag as a two-class problem: [p(absent), p(present)], in the input dtype."""
+    return np.stack([1 - column, column], axis=1)
+
+
+def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples) -> np.ndarray:
+    """Binary confident learning for one tag (class 0 = absent, 1 = present)."""
+    counts = np.bincount(y, minlength=2)
+    raw_cj, off_diagonal = _raw_confident_joint(y, b)
+    if filter_by in PRUNING:
+        pcm = _prune_counts(_calibrate(raw_cj, counts), counts, min_examples, frac_noise, num_to_remove)
+        mask = None
+        if filter_by in ("prune_by_class", "both"):
+            mask = _prune(y, b, pcm, min_examples, by_noise_rate=False)
+        if filter_by in ("prune_by_noise_rate", "both"):
+            by_rate = _prune(y, b, pcm, min_examples, by_noise_rate=True)
+            mask = by_rate if mask is None else mask & by_rate
+    elif filter_by == "predicted_neq_given":
+        mask = b.argmax(axis=1) != y
+    else:  # confident_learning
+        mask = off_diagonal
+    return mask & ~argmax_is_given(y, b)
+
+
+def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1) -> np.ndarray:
+    """N x K flags of the binary filter, tag by tag."""
+    out = np.zeros(y.shape, dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):  # empty cells in num_to_remove algebra
+        for c in range(y.shape[1]):  # a loop over tags
+            rem = None if num_to_remove is None else [num_to_remove[c], 0]  # as cleanlab passes it
+            yc, bc = y[:, c].astype(np.int64), _binary(p[:, c])
+            out[:, c] = _tag_issues_one(yc, bc, filter_by, frac_noise, rem, min_examples)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class MultiLabelIssues:
+    """Result of find_label_issues for multi-label data."""
+
+    mask: np.ndarray  # (N,) bool, example has at least one suspect tag
+    ranking: np.ndarray  # indices of flagged examples, most suspect first (lowest score, stable)
+    scores: np.ndarray  # (N,) aggregated label quality scores, lower = more suspect
+    predicted: np.ndarray  # (N, K) bool, tags the model suggests (pred_probs >= 0.5)
+    tag_issues: np.ndarray  # (N, K) bool, suspect (example, tag) annotations
+    suggest_add: np.ndarray  # (N, K) bool, tag absent but probably should be present
+    suggest_remove: np.ndarray  # (N, K) bool, tag present but probably should not be
+    filter_by: str
+    num_issues: int
+    tag_scores: np.ndarray  # (N, K) per-tag label quality scores (by `method`)
+    method: str
+    aggregation: str
+
+
+def _check_filter(filter_by, frac_noise, num_to_remove, min_examples, k) -> None:
+    if filter_by not in FILTERS:
+        raise LabelError(f"unknown filter '{filter_by}'; choose one of {', '.join(FILTERS)}")
+    if not 0.0 <= frac_noise <= 1.0:
+        raise LabelError(f"frac_noise must be in [0, 1], got {frac_noise}")
+    if min_examples < 0:
+        raise LabelError(f"min_examples_per_class must be >= 0, got {min_examples}")
+    if num_to_remove is not None:
+        if filter_by not in PRUNING:
+            raise LabelError(f"num_to_remove_per_class works only with {', '.join(PRUNING)}, not '{filter_by}'")
+        if len(num_to_remove) != k:
+            raise LabelError(f"num_to_remove_per_class needs {k} values (one per tag), got {len(num_to_remove)}")
+
+
+def find_label_issues(
+    labels,
+    pred_probs,
+    *,
+    filter_by: str = "prune_by_noise_rate",
+    frac_noise: float = 1.0,
+    num_to_remove_per_class=None,
+    min_examples_per_class: int = 1,
+    aggregation: str = "exponential_moving_average",
+    alpha: float = 0.8,
+    temperature: float = 0.1,
+    method: str = "self_confidence",
+) -> MultiLabelIssues:
+    """Flag examples with at least one suspect tag (one-vs-rest confident learning) and rank them.
+
+    Masks equal cleanlab.multilabel_classification.filter.find_label_issues. For the pruning
+    filters, confident_learning and predicted_neq_given a tag issue is that tag's binary flag.
+    num_to_remove_per_class[c] reaches tag c's binary problem as [n_c, 0], as in cleanlab: so
+    prune_by_class flags n_c *missing* tag-c annotations, prune_by_noise_rate n_c *extraneous* ones
+    and ``both`` none (replicated for conformance). ``low_self_confidence`` / ``low_normalized_margin``
+    flag as many rows as confident_learning does, those with the lowest score aggregated with
+    `aggregation` (the two scores are equal one-vs-rest; cleanlab always uses self-confidence with
+    EMA(0.8), the defaults); their tag issues are the flagged rows' tags the model disagrees with,
+    else the worst tag. method / aggregation / alpha / temperature define `scores` and so the
+    ranking; equal scores keep row order (cleanlab's sort is unstable).
+    """
+    y, p = _check_pair(labels, pred_probs)
+    n, k = y.shape
+    _check_filter(filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k)
+    _check_scoring(method, aggregation, alpha, temperature)
+    tag_scores = _tag_scores(y, p, method)
+    scores = _aggregate(tag_scores, aggregation, alpha, temperature)
+    predicted = p >= PREDICT_THRESHOLD
+
+    if filter_by.startswith("low_"):
+        num = int(_tag_issue_matrix(y, p, "confident_learning").any(axis=1).sum())
+        low_method = filter_by[len("low_") :]
+        low = scores if low_method == method else _aggregate(_tag_scores(y, p, low_method), aggregation, alpha, temperature)
+        mask = np.zeros(n, dtype=bool)
+        mask[np.argsort(low, kind="stable")[:num]] = True
+        tag_issues = mask[:, None] & (predicted != y)
+        lone = mask & ~tag_issues.any(axis=1)
+        tag_issues[np.flatnonzero(lone), tag_scores[lone].argmin(axis=1)] = True
+    else:
+        tag_issues = _tag_issue_matrix(y, p, filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class)
+        mask = tag_issues.any(axis=1)
+    ranking = order_by_score(np.flatnonzero(mask), scores)
+    return MultiLabelIssues(
+        mask, ranking, scores, predicted, tag_issues, tag_issues & ~y, tag_issues & y, filter_by,
+        int(mask.sum()), tag_scores, method, aggregation,
+    )
+
+
+# --- per-tag quality and dataset health --------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class TagQuality:
+    """Per-tag label quality; every array has one entry per tag, in tag-index order.
+
+    cleanlab's rank_classes_by_multilabel_quality calls extraneous_rate "Label Noise",
+    missing_rate "Inverse Label Noise" and label_quality "Label Quality Score" (all per N).
+    """
+
+    examples_with_tag: np.ndarray  # examples annotated with the tag
+    predicted_with_tag: np.ndarray  # examples the model gives the tag (p >= 0.5)
+    estimated_issues: np.ndarray  # missing + extraneous
+    missing: np.ndarray  # tag absent but should be present
+    extraneous: np.ndarray  # tag present but should not be
+    noise_rate: np.ndarray  # estimated_issues / N: fraction of examples with this tag wrong
+    missing_rate: np.ndarray  # missing / N
+    extraneous_rate: np.ndarray  # extraneous / N
+    label_quality: np.ndarray  # 1 - extraneous_rate
+    mean_score: np.ndarray  # mean per-tag label quality score over all examples
+
+
+def _tag_quality(y: np.ndarray, issues: MultiLabelIssues) -> TagQuality:
+    n = len(y)
+    missing, extraneous = issues.suggest_add.sum(axis=0), issues.suggest_remove.sum(axis=0)
+    issues_per_tag = missing + extraneous
+    return TagQuality(
+        y.sum(axis=0), issues.predicted.sum(axis=0), issues_per_tag, missing, extraneous,
+        issues_per_tag / n, missing / n, extraneous / n, 1.0 - extraneous / n, issues.tag_scores.mean(axis=0),
+    )
+
+
+def per_class_quality(labels, pred_probs, **filter_kwargs) -> TagQuality:
+    """Per-tag issue counts and rates; filter_kwargs go to find_label_issues."""
+    y, p = _check_pair(labels, pred_probs)
+    return _tag_quality(y, find_label_issues(y, p, **filter_kwargs))
+
+
+def _tag_pair_counts(y: np.ndarray, issues: MultiLabelIssues) -> tuple[np.ndarray, np.ndarray]:
+    """K x K counts over flagged examples: swapped[a, b] = tag a suggested removed and b added;
+    inconsistent[a, b] = "a and b both present" differs between the given and suggested tag sets."""
+    rows = np.flatnonzero(issues.mask)
+    given = y[rows]
+    add, remove = issues.suggest_add[rows], issues.suggest_remove[rows]
+    suggested = (given & ~remove) | add
+    both = given & suggested
+    swapped = _cross(remove, add)
+    inconsistent = _cross(given, given) + _cross(suggested, suggested) - 2 * _cross(both, both)
+    return swapped, inconsistent
+
+
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """K x K co-occurrence counts a.T @ b of two 0/1 matrices (float64 BLAS, exact far beyond any N)."""
+    return np.rint(a.astype(np.float64).T @ b.astype(np.float64)).astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class MultiLabelHealth:
+    """Label health of a multi-label dataset. Per-tag arrays (in `tags`) are in tag-index order."""
+
+    num_examples: int
+    num_classes: int
+    class_names: tuple
+    health_score: float  # 1 - noise_rate (cleanlab: overall_multilabel_health_score)
+    noise_rate: float  # estimated fraction of examples with >= 1 wrong tag
+    num_issues: int  # examples with >= 1 suspect tag
+    num_tag_issues: int  # suspect (example, tag) annotations
+    filter_by: str
+    tags: TagQuality
+    tag_order: np.ndarray  # tag indices, noisiest first (noise_rate descending, ties by index)
+    pair_a: np.ndarray  # tag pairs (a < b) with issues, most first
+    pair_b: np.ndarray
+    pair_a_to_b: np.ndarray  # flagged examples with a suggested removed and b added
+    pair_b_to_a: np.ndarray
+    pair_inconsistent: np.ndarray  # flagged examples whose co-assignment of a and b changes
+    pair_count: np.ndarray  # a_to_b + b_to_a + inconsistent
+    pair_rate: np.ndarray  # pair_count / N
+
+    def to_dict(self) -> dict:
+        """A JSON-ready document (plain Python types); per-tag rows noisiest first."""
+        names = list(self.class_names)
+        per_tag = [
+            {"tag": names[c], "tag_index": int(c), **{f.name: _py(getattr(self.tags, f.name)[c]) for f in fields(TagQuality)}}
+            for c in self.tag_order
+        ]
+        pair_fields = ("pair_a_to_b", "pair_b_to_a", "pair_inconsistent", "pair_count", "pair_rate")
+        pairs = [
+            {"tag_a": names[a], "tag_b": names[b], **{f[5:]: _py(getattr(self, f)[i]) for f in pair_fields}}
+            for i, (a, b) in enumerate(zip(self.pair_a, self.pair_b))
+        ]
+        return {
+            "task": "multi-label",
+            "num_examples": self.num_examples,
+            "num_classes": self.num_classes,
+            "health_score": float(self.health_score),
+            "estimated_noise_rate": float(self.noise_rate),
+            "estimated_num_issues": self.num_issues,
+            "estimated_num_tag_issues": self.num_tag_issues,
+            "filter_by": self.filter_by,
+            "classes": names,
+            "per_tag": per_tag,
+            "tag_pairs": pairs,
+        }
+
+
+def _py(x):
+    """A numpy scalar as a plain int / float."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20, **filter_kwargs) -> MultiLabelHealth:
+    """Overall label health, per-tag noise and the tag pairs most involved in issues together."""
+    y, p = _check_pair(labels, pred_probs)
+    n, k = y.shape
+    names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
+    if len(names) != k:
+        raise LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
+    issues = find_label_issues(y, p, **filter_kwargs)
+    tags = _tag_quality(y, issues)
+    swapped, inconsistent = _tag_pair_counts(y, issues)
+    a, b = np.triu_indices(k, 1)
+    total = swapped[a, b] + swapped[b, a] + inconsistent[a, b]
+    keep = top_indices(total, top_pairs)
+    keep = keep[total[keep] > 0]
+    a, b = a[keep], b[keep]
+    return MultiLabelHealth(
+        num_examples=n, num_classes=k, class_names=names,
+        health_score=1.0 - issues.num_issues / n, noise_rate=issues.num_issues / n,
+        num_issues=issues.num_issues, num_tag_issues=int(issues.tag_issues.sum()), filter_by=issues.filter_by,
+        tags=tags, tag_order=np.argsort(-tags.noise_rate, kind="stable"),
+        pair_a=a, pair_b=b, pair_a_to_b=swapped[a, b], pair_b_to_a=swapped[b, a],
+        pair_inconsistent=inconsistent[a, b], pair_count=total[keep], pair_rate=total[keep] / n,
+    )
