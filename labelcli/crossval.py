@@ -229,3 +229,98 @@ def cross_val_pred_probs(
         model=model.strip() if isinstance(model, str) else model,
         folds=folds,
     )
+
+
+def _multilabel_model(spec: str, seed: int):
+    """Built-in models become one-vs-rest (one binary model per tag); an imported estimator is
+    used as it is and must accept an N x K 0/1 target (scikit-learn's multi-output API)."""
+    est = make_model(spec, seed)
+    if spec.strip() in MODELS:
+        from sklearn.multiclass import OneVsRestClassifier
+
+        return OneVsRestClassifier(est)
+    return est
+
+
+def _multilabel_fold_probs(est, spec: str, x_test: np.ndarray, k: int) -> np.ndarray:
+    """P(tag present) per tag: an N x K array (one-vs-rest) or a list of K N x 2 arrays (multi-output)."""
+    proba = est.predict_proba(x_test)
+    if isinstance(proba, list):
+        cols = []
+        for j, p in enumerate(proba):
+            p = np.asarray(p, dtype=np.float64)
+            classes = list(getattr(est, "classes_", [[0, 1]] * k)[j]) if hasattr(est, "classes_") else [0, 1]
+            cols.append(p[:, classes.index(1)] if 1 in classes else np.zeros(len(x_test)))
+        proba = np.stack(cols, axis=1)
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (len(x_test), k):
+        raise LabelError(
+            f"model '{spec}': predict_proba returned shape {proba.shape}, expected ({len(x_test)}, {k})"
+            " for multi-label data; use a multi-output classifier"
+        )
+    if not np.isfinite(proba).all():
+        raise LabelError(f"model '{spec}': predict_proba returned NaN or inf; try another --model")
+    return np.clip(proba, 0.0, 1.0)
+
+
+def cross_val_multilabel_pred_probs(
+    features,
+    labels,
+    *,
+    model: str = "logreg",
+    folds: int = 5,
+    seed: int = 0,
+    class_names=None,
+    progress: Callable[[int, int], None] | None = None,
+) -> CrossValResult:
+    """Out-of-sample per-tag probabilities for multi-label data (labels: N x K 0/1 matrix).
+
+    Folds are stratified for multi-label data (every tag with enough positives appears in every
+    fold); built-in models are fitted one-vs-rest. ``accuracy`` is the mean per-tag accuracy of
+    ``p >= 0.5`` against the given tags.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    from labelcli.core.multilabel import as_label_matrix
+    from labelcli.core.stratify import check_tag_counts, multilabel_stratified_folds
+
+    x = as_features(features)
+    y = as_label_matrix(labels)
+    check_same_length(len(x), len(y), name_a="features", name_b="labels")
+    if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise LabelError(f"--folds must be a whole number >= 2, got {folds!r}")
+    folds = int(folds)
+    if folds > len(y):
+        raise LabelError(f"--folds {folds} is more than the number of examples ({len(y)}); use a lower --folds")
+    check_tag_counts(y, folds, class_names=class_names)
+    make_model(model, seed)
+    fold_id = multilabel_stratified_folds(y, folds=folds, seed=seed)
+    k = y.shape[1]
+    pred_probs = np.zeros(y.shape, dtype=np.float64)
+    fold_acc: list[float] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for f in range(folds):
+            train, test = np.flatnonzero(fold_id != f), np.flatnonzero(fold_id == f)
+            est = _multilabel_model(model, seed)
+            try:
+                est.fit(x[train], y[train].astype(np.int64))
+            except LabelError:
+                raise
+            except Exception as exc:
+                raise LabelError(
+                    f"model '{model}' failed to fit fold {f + 1} of {folds} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else 'no details'})"
+                ) from None
+            p = _multilabel_fold_probs(est, model, x[test], k)
+            pred_probs[test] = p
+            fold_acc.append(float(np.mean((p >= 0.5) == y[test])))
+            if progress is not None:
+                progress(f + 1, folds)
+    return CrossValResult(
+        pred_probs=pred_probs,
+        accuracy=float(np.mean((pred_probs >= 0.5) == y)),
+        fold_accuracies=tuple(fold_acc),
+        model=model.strip(),
+        folds=folds,
+    )

@@ -21,6 +21,9 @@ from labelcli._tables import (
     write_json,
     write_table,
 )
+from labelcli import _tags
+from labelcli._classes import parse_classes, resolve_classes, resolve_tags
+from labelcli.core.multilabel import as_label_matrix, as_multilabel_pred_probs
 from labelcli.core.validate import as_features, as_labels, as_pred_probs, check_same_length
 from labelcli.errors import LabelError
 
@@ -34,9 +37,6 @@ __all__ = [
     "write_array",
 ]
 
-_INT_NAME = re.compile(r"^(0|-?[1-9]\d*)$")
-
-
 @dataclass(frozen=True, eq=False)
 class Inputs:
     """Validated inputs for one run. ``labels[i]`` indexes ``classes`` and the pred_probs columns."""
@@ -48,6 +48,8 @@ class Inputs:
     labels_path: str
     pred_probs_path: str | None
     features_path: str | None
+    multi_label: bool = False  # then ``labels`` is an N x K boolean tag matrix
+    note: str | None = None  # why multi-label was chosen automatically, for a one-line note
 
 
 def load_inputs(
@@ -60,9 +62,15 @@ def load_inputs(
     prob_prefix: str | None = None,
     feature_prefix: str | None = None,
     normalize: bool = False,
+    multi_label: bool | None = None,
+    label_sep: str = ",",
     stdin=None,
 ) -> Inputs:
-    """Read and validate the inputs; a path given twice (or '-' twice) is read once as one table."""
+    """Read and validate the inputs; a path given twice (or '-' twice) is read once as one table.
+
+    ``multi_label``: True or False forces the task; None detects it from the label format (a list
+    column, separated tags, a 2-D 0/1 matrix) and says why in ``Inputs.note``.
+    """
     tables: dict[str, object] = {}
 
     def key(path: str) -> str:
@@ -79,9 +87,22 @@ def load_inputs(
             f"{display_name(pred_probs)}: pred_probs and features come from the same table; pass"
             " --prob-prefix or --feature-prefix to say which columns are which"
         )
-    given = _parse_classes(classes) if classes is not None else None
+    given = parse_classes(classes) if classes is not None else None
     lab_name = display_name(labels)
-    kind, raw = _raw_labels(table(labels), lab_name, label_col)
+    if not label_sep:
+        raise LabelError("--label-sep must not be empty")
+    why = _tags.looks_multilabel(table(labels), label_col, label_sep)
+    if multi_label is False and why:
+        raise LabelError(f"{lab_name}: {why}, which is multi-label data, but --multi-class was given;"
+                         " drop --multi-class (or pass --multi-label)")
+    multi = bool(multi_label) or why is not None
+    note = f"multi-label: {why}" if why and multi_label is None else None
+    if multi:
+        if normalize:
+            raise LabelError("--normalize is for multi-class pred_probs; multi-label rows need not sum to 1")
+        kind, rows, raw, n = _tags.flat_tags(table(labels), lab_name, label_col, label_sep)
+    else:
+        kind, raw = _raw_labels(table(labels), lab_name, label_col)
 
     probs, prob_names, probs_name = None, None, None
     if pred_probs is not None:
@@ -90,7 +111,8 @@ def load_inputs(
                           feature_prefix if shared else None, "pred_probs", "--prob-prefix")
         if cols is not None:
             prob_names = _class_names_from_columns(cols, prob_prefix, probs_name)
-        probs = as_pred_probs(p, name=probs_name, normalize=normalize)
+        probs = as_multilabel_pred_probs(p, name=probs_name) if multi else \
+            as_pred_probs(p, name=probs_name, normalize=normalize)
 
     feats = None
     if features is not None:
@@ -100,9 +122,15 @@ def load_inputs(
         feats = as_features(x, name=feat_name)
 
     k_probs = None if probs is None else probs.shape[1]
-    names, idx, order = _resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name)
+    if multi:
+        names, y, order = resolve_tags(kind, rows, raw, n, given, prob_names, k_probs, lab_name, probs_name)
+    else:
+        names, idx, order = resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name)
     if order is not None:
         probs = probs[:, order]
+    if multi:
+        y = as_label_matrix(y, num_classes=len(names), name=lab_name)
+        return _checked(Inputs(y, probs, feats, tuple(names), labels, pred_probs, features, True, note))
     if probs is None:
         big = np.flatnonzero(idx >= len(names))
         if big.size:
@@ -112,125 +140,18 @@ def load_inputs(
                 f" (--classes lists {len(names)} classes); pass --classes or fix the file"
             )
     y = as_labels(idx, num_classes=k_probs, name=lab_name)
-    if probs is not None:
-        check_same_length(len(y), len(probs), name_a=lab_name, name_b=probs_name)
-    if feats is not None:
-        check_same_length(len(y), len(feats), name_a=lab_name, name_b=display_name(features))
-    return Inputs(y, probs, feats, tuple(names), labels, pred_probs, features)
+    return _checked(Inputs(y, probs, feats, tuple(names), labels, pred_probs, features))
 
 
-# ---------------------------------------------------------------------------------------- classes
-
-
-def _parse_classes(classes: str | Sequence[str]) -> list[str]:
-    names = classes.split(",") if isinstance(classes, str) else [str(c) for c in classes]
-    names = [n.strip() for n in names]
-    if any(not n for n in names):
-        raise LabelError(f"--classes '{classes}': class names must not be empty")
-    seen: set[str] = set()
-    for n in names:
-        if n in seen:
-            raise LabelError(f"--classes lists '{n}' twice; class names must be unique")
-        seen.add(n)
-    if len(names) < 2:
-        raise LabelError(f"--classes lists {len(names)} class; need at least 2")
-    return names
-
-
-def _is_int_name(s: str) -> bool:
-    return bool(_INT_NAME.match(s))
-
-
-def _sorted_names(values) -> list[str]:
-    """Sorted unique names; numeric order when every name is an integer ("2" before "10")."""
-    uniq = set(values)
-    if all(_is_int_name(u) for u in uniq):
-        return sorted(uniq, key=int)
-    return sorted(uniq)
-
-
-def _matrix(src, name, label_col, prefix, skip_prefix, what, option):
-    """The N x M numbers of pred_probs or features: a .npy array as is, or a table's columns
-    (those starting with `prefix`, else every numeric one but the label/id and `skip_prefix` ones).
-    Returns (array, column names or None)."""
-    if isinstance(src, np.ndarray):
-        return src, None
-    cols = _pick_columns(src, name, prefix=prefix, label_col=label_col, skip_prefix=skip_prefix,
-                         what=what, option=option)
-    return _numeric_matrix(src, cols, name, what), cols
-
-
-def _resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name):
-    """Pick the class names (rules 1-4) and map labels to indices; returns (names, idx, order).
-
-    ``order`` permutes pred_probs columns when they name the --classes in a different order.
-    """
-    order = None
-    if given is not None:
-        names = given
-        if k_probs is not None and len(names) != k_probs:
-            raise LabelError(
-                f"--classes lists {len(names)} classes but {probs_name} has {k_probs} columns;"
-                " they must match"
-            )
-        if prob_names is not None:
-            order = _align(prob_names, names, probs_name)
-    elif prob_names is not None:
-        names = prob_names
-    elif kind == "str":
-        names = _sorted_names(raw)
-        if k_probs is not None:
-            if all(_is_int_name(n) for n in names) and max(int(n) for n in names) < k_probs:
-                names = [str(i) for i in range(k_probs)]
-            else:
-                # Guessing that unnamed columns follow the alphabetical order of the names is
-                # silently wrong when they don't (most rows then look mislabeled): ask instead.
-                raise LabelError(
-                    f"{lab_name}: labels are class names but {probs_name} has no column names;"
-                    f" pass --classes with the {len(names)} names in column order"
-                    f" (e.g. --classes {','.join(names[:3])},...)"
-                )
-    else:
-        k = k_probs if k_probs is not None else max(int(raw.max()), 0) + 1
-        names = [str(i) for i in range(k)]
-    names = list(names)
-    if kind == "str":
-        idx = _map_names(raw, names, lab_name)
-    elif all(_is_int_name(n) for n in names) and names != [str(i) for i in range(len(names))]:
-        # Classes named "1", "2", "3" (or "3", "5", "7"): an integer label is a name, not a position.
-        idx = _map_names(raw.astype(str).astype(object), names, lab_name)
-    else:
-        idx = raw
-    return names, idx, order
-
-
-def _align(prob_names: list[str], given: list[str], probs_name: str):
-    if prob_names == given:
-        return None
-    if set(prob_names) == set(given):
-        return [prob_names.index(c) for c in given]
-    if set(prob_names) & set(given):
-        raise LabelError(
-            f"{probs_name}: the columns name classes ({preview(prob_names, 5)}) that differ from"
-            f" --classes ({preview(given, 5)}); make them match or drop --classes"
-        )
-    return None  # unrelated names (e.g. "0", "1"): --classes names the columns by position
-
-
-def _map_names(raw: np.ndarray, names: list[str], lab_name: str) -> np.ndarray:
-    import pandas as pd
-
-    lookup = {n: i for i, n in enumerate(names)}
-    codes, uniq = pd.factorize(raw)  # hashing, in row order: fast on millions of strings
-    idx = np.array([lookup.get(u, -1) for u in uniq], dtype=np.int64)[codes]
-    bad = np.flatnonzero(idx < 0)
-    if bad.size:
-        r = int(bad[0])
-        raise LabelError(
-            f"{lab_name}: label '{raw[r]}' at row {r} (0-based) is not one of the {len(names)}"
-            f" classes ({preview(names, 5)}); pass --classes or fix the file"
-        )
-    return idx
+def _checked(inputs: Inputs) -> Inputs:
+    lab_name = display_name(inputs.labels_path)
+    if inputs.pred_probs is not None:
+        check_same_length(len(inputs.labels), len(inputs.pred_probs), name_a=lab_name,
+                          name_b=display_name(inputs.pred_probs_path))
+    if inputs.features is not None:
+        check_same_length(len(inputs.labels), len(inputs.features), name_a=lab_name,
+                          name_b=display_name(inputs.features_path))
+    return inputs
 
 
 # ----------------------------------------------------------------------------------------- labels
@@ -245,8 +166,8 @@ def _raw_labels(src, name: str, label_col: str):
             arr = arr[:, 0]
         elif arr.ndim == 2:
             raise LabelError(
-                f"{name}: labels have shape {arr.shape}; 2-D labels look like multi-label data,"
-                " which is not supported yet"
+                f"{name}: labels have shape {arr.shape}; 2-D labels look like multi-label data;"
+                " pass --multi-label"
             )
         elif arr.ndim != 1:
             raise LabelError(f"{name}: labels must be 1-D (one per example), got shape {arr.shape}")
@@ -316,7 +237,7 @@ def _object_labels(arr: np.ndarray, name: str, where: str):
         if isinstance(v, (list, tuple, np.ndarray, dict, set)):
             raise LabelError(
                 f"{name}: label at row {r} (0-based){where} is a list; lists of labels are"
-                " multi-label data, which is not supported yet"
+                " multi-label data, pass --multi-label"
             )
         is_num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         ints = ints and is_num and isinstance(v, (int, np.integer))
@@ -333,6 +254,17 @@ def _object_labels(arr: np.ndarray, name: str, where: str):
 
 
 # ---------------------------------------------------------------------------------------- columns
+
+
+def _matrix(src, name, label_col, prefix, skip_prefix, what, option):
+    """The N x M numbers of pred_probs or features: a .npy array as is, or a table's columns
+    (those starting with `prefix`, else every numeric one but the label/id and `skip_prefix` ones).
+    Returns (array, column names or None)."""
+    if isinstance(src, np.ndarray):
+        return src, None
+    cols = _pick_columns(src, name, prefix=prefix, label_col=label_col, skip_prefix=skip_prefix,
+                         what=what, option=option)
+    return _numeric_matrix(src, cols, name, what), cols
 
 
 def _is_id_column(c: str) -> bool:
@@ -395,3 +327,29 @@ def _class_names_from_columns(cols: list[str], prefix: str | None, name: str) ->
     if len(set(names)) != len(names):
         raise LabelError(f"{name}: pred_probs columns give duplicate class names ({preview(names, 5)})")
     return names
+
+
+def read_row_indices(path: str, num_rows: int) -> np.ndarray:
+    """Row indices listed in a file: the ``index`` column of a table (e.g. a reviewed issues
+    table) or a 1-D integer ``.npy``. Used by ``find-issues --exclude``."""
+    name = display_name(path)
+    src = read_table(path)
+    if isinstance(src, np.ndarray):
+        values = src.reshape(-1) if src.ndim <= 2 and src.size == len(src) else None
+        if values is None or values.dtype.kind not in "iu":
+            raise LabelError(f"{name}: expected a 1-D array of row indices, got {src.dtype} with shape {src.shape}")
+    else:
+        if "index" not in src.columns:
+            raise LabelError(f"{name}: no 'index' column (columns: {preview(list(src.columns))}); the file"
+                             " should list reviewed rows by their 'index', as find-issues writes it")
+        col = src["index"]
+        values = col.to_numpy()
+        if col.isna().any() or values.dtype.kind not in "iu":
+            bad = int(np.flatnonzero(col.isna().to_numpy() | ~col.astype(str).str.fullmatch(r"\d+").to_numpy())[0])
+            raise LabelError(f"{name}: 'index' at row {bad} (0-based) is '{col.iloc[bad]}', not a row number")
+    values = values.astype(np.int64)
+    out = np.flatnonzero((values < 0) | (values >= num_rows))
+    if out.size:
+        raise LabelError(f"{name}: index {int(values[out[0]])} is outside 0..{num_rows - 1}; is this file from"
+                         " another dataset?")
+    return values

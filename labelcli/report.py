@@ -39,6 +39,9 @@ def _fmt(value) -> str:
 HEADERS = {
     "given_label": "given",
     "predicted_label": "suggested",
+    "given_labels": "given tags",
+    "predicted_labels": "suggested tags",
+    "suspect_tags": "suspect",
     "label_score": "score",
     "estimated_issues": "issues",
     "noise_rate": "noise",
@@ -46,6 +49,8 @@ HEADERS = {
     "mean_label_score": "mean score",
     "joint_probability": "joint p",
     "num_overlapping": "examples",
+    "a_instead_of_b": "a->b",
+    "b_instead_of_a": "b->a",
 }
 
 
@@ -71,21 +76,29 @@ def _headline(con, title: str, lines: list[str], style: str = "cyan") -> None:
 
 
 def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_by, top_df, class_df,
-                out=None, cv_accuracy=None, show: int = 20) -> None:
+                out=None, cv_accuracy=None, show: int = 20, remaining=None, scope=None) -> None:
     share = num_issues / num_examples if num_examples else 0.0
+    multi = "suspect_tags" in top_df.columns
     lines = [
         f"[bold]{num_issues:,}[/bold] likely label issues in {num_examples:,} examples"
-        f" ({share:.1%}), {num_classes} classes",
+        f" ({share:.1%}), {num_classes} {'tags (multi-label)' if multi else 'classes'}",
         f"filter: {filter_by}   ranked by: {rank_by} (lower score = more suspect)",
     ]
+    if remaining is not None:
+        lines.append(f"[bold]{remaining:,}[/bold] left to review ({scope}); the table lists those")
     if cv_accuracy is not None:
         lines.append(f"pred_probs from cross-validation, accuracy {cv_accuracy:.1%}")
     if out:
         lines.append(f"table written to {out}")
     _headline(con, "labelcli find-issues", lines, "red" if num_issues else "green")
+    if multi:  # the suggested tag set is in the file; the terminal shows what to change
+        top_df = top_df.drop(columns=["predicted_labels"])
     if len(top_df):
-        con.print(_table(top_df, "Most suspect examples (given -> suggested)", limit=show))
-    con.print(_table(class_df, "Issues by given class", limit=show, pct=("share",)))
+        title = "Most suspect examples (+tag probably missing, -tag probably extra)" if multi \
+            else "Most suspect examples (given -> suggested)"
+        con.print(_table(top_df, title, limit=show))
+    con.print(_table(class_df, "Tags that look wrong most often" if multi else "Issues by given class",
+                     limit=20, pct=("share",)))
 
 
 def scores(con, *, num_examples, method, lowest_df, out=None, show: int = 10) -> None:
@@ -101,7 +114,8 @@ def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show:
     lines = [
         f"label health score [bold]{summary.health_score:.3f}[/bold]",
         f"estimated noise rate {summary.noise_rate:.2%} "
-        f"({summary.num_issues:,} of {summary.num_examples:,} examples, {summary.num_classes} classes)",
+        f"({summary.num_issues:,} of {summary.num_examples:,} examples, {summary.num_classes} "
+        f"{'tags, multi-label' if hasattr(summary, 'tags') else 'classes'})",
     ]
     if fail_above is not None:
         verdict = "FAIL" if summary.noise_rate > fail_above else "pass"
@@ -109,9 +123,13 @@ def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show:
     if out:
         lines.append(f"summary written to {out}")
     _headline(con, "labelcli health", lines, style)
-    con.print(_table(class_df, "Classes, noisiest first", limit=show, pct=("noise_rate", "inverse_noise_rate")))
+    multi = "tag" in class_df.columns
+    con.print(_table(class_df, "Tags, noisiest first" if multi else "Classes, noisiest first", limit=show,
+                     pct=("noise_rate", "inverse_noise_rate")))
     if len(pairs_df):
-        con.print(_table(pairs_df, "Most overlapping class pairs (consider merging or clarifying)", limit=10))
+        title = "Tag pairs most often confused or co-assigned inconsistently" if multi \
+            else "Most overlapping class pairs (consider merging or clarifying)"
+        con.print(_table(pairs_df, title, limit=10))
 
 
 def crossval(con, *, model, folds, accuracy, fold_accuracies, out) -> None:
@@ -132,3 +150,8 @@ def gate_failed(message: str) -> None:
     from rich.console import Console
 
     Console(stderr=True, highlight=False).print(f"[bold red]Gate failed:[/bold red] {message}")
+
+
+def note(con, message: str) -> None:
+    """A one-line remark on stderr (e.g. why the task was detected as multi-label)."""
+    con.print(f"[dim]note: {message}[/dim]", soft_wrap=True)

@@ -296,13 +296,17 @@ def test_label_column_choice():
 
 
 def test_2d_npy_labels_are_multilabel():
-    fails(load_inputs, npy("y.npy", np.eye(3, dtype=int)), name="y.npy", match="multi-label data, which is not supported yet")
+    r = load_inputs(npy("y.npy", np.eye(3, dtype=int)))
+    assert r.multi_label and r.classes == ("0", "1", "2") and r.note.startswith("multi-label: labels are a 3 x 3")
+    fails(load_inputs, "y.npy", multi_label=False, name="y.npy", match="multi-label data")
     fails(load_inputs, npy("y3.npy", np.zeros((2, 2, 2))), name="y3.npy", match="1-D")
 
 
 def test_list_labels_in_parquet_are_multilabel():
     parquet("m.parquet", pd.DataFrame({"label": [[0, 1], [1]]}))
-    fails(load_inputs, "m.parquet", name="m.parquet", match="multi-label")
+    r = load_inputs("m.parquet")
+    assert r.multi_label and r.labels.tolist() == [[True, True], [False, True]]
+    fails(load_inputs, "m.parquet", multi_label=False, name="m.parquet", match="multi-label")
 
 
 def test_length_mismatch():
