@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Stamp files record which extras are installed; they are redone when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[plot]"
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
@@ -30,7 +30,19 @@ demo: $(VENV)/.installed
 		--prob-prefix prob_ --out $(OUT)/health.json
 	$(BIN)/labelcli find-issues --labels sample_data/digits.parquet --pred-probs sample_data/digits.parquet \
 		--prob-prefix prob_ --top 15 --out $(OUT)/issues.csv
-	@echo "Wrote $(OUT)/health.json and $(OUT)/issues.csv"
+	$(BIN)/labelcli find-issues --labels sample_data/digits_multilabel.parquet --label-col tags \
+		--pred-probs sample_data/digits_multilabel.parquet --prob-prefix prob_ --top 10 --out $(OUT)/tag_issues.csv
+	$(BIN)/labelcli report --labels sample_data/digits.parquet --pred-probs sample_data/digits.parquet \
+		--prob-prefix prob_ --images sample_data/digits_images.npy --out $(OUT)/report
+	@echo "--- the review loop: flag, drop the flagged rows, and check held-out accuracy against the true labels"
+	$(BIN)/labelcli find-issues --labels sample_data/digits_labels.npy --pred-probs sample_data/digits_pred_probs.npy \
+		--quiet --out $(OUT)/issues_all.csv
+	$(BIN)/labelcli fix --labels sample_data/digits_labels.npy --issues $(OUT)/issues_all.csv --auto drop \
+		--out $(OUT)/labels_clean.parquet --changelog $(OUT)/changes.csv
+	$(BIN)/labelcli evaluate --features sample_data/digits_features.npy --labels sample_data/digits_labels.npy \
+		--clean-labels $(OUT)/labels_clean.parquet --test-fraction 0.3 \
+		--test-labels sample_data/digits_true_labels.npy --seed 0
+	@echo "Wrote $(OUT)/health.json, $(OUT)/issues.csv, $(OUT)/tag_issues.csv; open $(OUT)/report/index.html"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q

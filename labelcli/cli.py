@@ -38,6 +38,11 @@ Seed = Annotated[int, typer.Option("--seed", help="Seed for cross-validation fol
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")]
 Model = Annotated[str, typer.Option("--model", "-m", help="logreg, hgb, rf, knn, or package.module:Class (scikit-learn API).")]
 Folds = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
+MultiLabel = Annotated[Optional[bool], typer.Option("--multi-label/--multi-class", help="Force the task (default: multi-label when the labels are lists, 'a,b' tags or a 0/1 matrix).", show_default=False)]
+LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separator of the tags in a CSV cell (an empty cell = no tag).")]
+Aggregation = Annotated[str, typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: exponential_moving_average, softmin, min, mean.")]
+Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
+Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
 
 
 def _check_format(fmt: str, out: str | None) -> bool:
@@ -59,27 +64,61 @@ def _choice(value: str, choices, option: str) -> str:
     return value
 
 
+def _class_index(name: str | None, classes) -> int | None:
+    if name is None:
+        return None
+    if name not in classes:
+        from labelcli._tables import preview
+
+        raise LabelError(f"--class '{name}' is not one of the classes ({preview(list(classes))})")
+    return list(classes).index(name)
+
+
+def _scope(exclude, only_class) -> str | None:
+    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {exclude}"] if exclude else [])
+    return ", ".join(parts) or None
+
+
 def _print_json(doc) -> None:
     sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     sys.stdout.flush()
 
 
-def _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize):
-    from labelcli import io
+def _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
+          quiet=False, multi_label=None, label_sep=","):
+    from labelcli import io, report
 
-    return io.load_inputs(labels, pred_probs, features, classes=classes, label_col=label_col,
-                          prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize)
+    inputs = io.load_inputs(labels, pred_probs, features, classes=classes, label_col=label_col,
+                            prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
+                            multi_label=multi_label, label_sep=label_sep)
+    if inputs.note:
+        report.note(report.console(quiet), f"{inputs.note} (force with --multi-label / --multi-class)")
+    return inputs
 
 
 def _cross_validate(inputs, model, folds, seed, quiet):
     from labelcli import report
-    from labelcli.crossval import cross_val_pred_probs
+    from labelcli.crossval import cross_val_multilabel_pred_probs, cross_val_pred_probs
 
     with report.progress(quiet) as bar:
         task = bar.add_task(f"cross-validating ({model})", total=folds)
+        tick = lambda done, total: bar.update(task, completed=done)  # noqa: E731
+        if inputs.multi_label:
+            return cross_val_multilabel_pred_probs(inputs.features, inputs.labels, model=model, folds=folds,
+                                                   seed=seed, class_names=inputs.classes, progress=tick)
         return cross_val_pred_probs(inputs.features, inputs.labels, num_classes=len(inputs.classes),
-                                    model=model, folds=folds, seed=seed,
-                                    progress=lambda done, total: bar.update(task, completed=done))
+                                    model=model, folds=folds, seed=seed, progress=tick)
+
+
+def _multilabel_options(filter_by, method, aggregation):
+    """Check option values against the multi-label core (after loading told us the task)."""
+    from labelcli.core import multilabel
+
+    if filter_by is not None:
+        _choice(filter_by, multilabel.FILTERS, "--filter-by")
+    _choice(method, multilabel.METHODS, "--rank-by/--method")
+    _choice(aggregation, multilabel.AGGREGATIONS, "--aggregation")
+    return multilabel
 
 
 @app.command()
@@ -89,6 +128,7 @@ def crossval(
     out: Annotated[str, typer.Option("--out", "-o", help="pred_probs output (.npy/.csv/.parquet; tables get class-named columns).")],
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0, classes: Classes = None,
     label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None,
+    multi_label: MultiLabel = None, label_sep: LabelSep = ",",
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Out-of-sample predicted probabilities from features by stratified K-fold cross-validation."""
@@ -96,7 +136,8 @@ def crossval(
 
     as_json = _check_format(format, out)
     io.check_output_path(out, [features, labels], allowed=ARRAY_OUT)
-    inputs = _load(labels, None, features, classes, label_col, None, feature_prefix, False)
+    inputs = _load(labels, None, features, classes, label_col, None, feature_prefix, False,
+                   quiet, multi_label, label_sep)
     cv = _cross_validate(inputs, model, folds, seed, quiet)
     io.write_array(cv.pred_probs, out, columns=list(inputs.classes), inputs=[features, labels])
     report.crossval(report.console(quiet), model=model, folds=folds, accuracy=cv.accuracy,
@@ -115,12 +156,16 @@ def find_issues(
     all_rows: Annotated[bool, typer.Option("--all", help="Write every row (flagged first), not only issues.")] = False,
     out: Out = None,
     fail_on_issues: Annotated[Optional[int], typer.Option("--fail-on-issues", help="Exit 1 when more than N issues are found.")] = None,
+    exclude: Annotated[Optional[str], typer.Option("--exclude", help="Skip rows already reviewed: a table with an 'index' column (e.g. an earlier issues table) or a .npy of row indices.")] = None,
+    only_class: Annotated[Optional[str], typer.Option("--class", help="Only examples given this class (multi-label: carrying this tag), by name.")] = None,
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False,
+    multi_label: MultiLabel = None, label_sep: LabelSep = ",", aggregation: Aggregation = "exponential_moving_average",
+    alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
-    """Rank the examples most likely to be mislabeled."""
+    """Rank the examples most likely to be mislabeled (multi-class or multi-label)."""
     from labelcli import io, report, results
     from labelcli.core.filtering import FILTERS, find_label_issues
     from labelcli.core.ranking import METHODS
@@ -128,31 +173,46 @@ def find_issues(
 
     as_json = _check_format(format, out)
     _choice(filter_by, FILTERS, "--filter-by")
-    _choice(rank_by, METHODS, "--rank-by")
+    _choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     if top is not None and top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=TABLE_OUT)
-    inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize)
-    check_classes_present(inputs.labels, len(inputs.classes), name=labels)
+    inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
+                   quiet, multi_label, label_sep)
+    ml = _multilabel_options(filter_by, rank_by, aggregation) if inputs.multi_label else None
+    if ml is None:
+        check_classes_present(inputs.labels, len(inputs.classes), name=labels)
     probs, cv_acc = inputs.pred_probs, None
     if probs is None:
         cv = _cross_validate(inputs, model, folds, seed, quiet)
         probs, cv_acc = cv.pred_probs, cv.accuracy
-    issues = find_label_issues(inputs.labels, probs, filter_by=filter_by, rank_by=rank_by)
-    table = results.issues_table(issues, inputs.labels, inputs.classes, include_all=all_rows, top=top)
+    if ml is not None:
+        issues = ml.find_label_issues(inputs.labels, probs, filter_by=filter_by, method=rank_by,
+                                      aggregation=aggregation, alpha=alpha, temperature=temperature)
+    else:
+        issues = find_label_issues(inputs.labels, probs, filter_by=filter_by, rank_by=rank_by)
+    only = None
+    if exclude is not None or only_class is not None:
+        skip = io.read_row_indices(exclude, len(inputs.labels)) if exclude is not None else None
+        only = results.review_rows(inputs.labels, exclude=skip, class_index=_class_index(only_class, inputs.classes))
+    table = results.issues_table(issues, inputs.labels, inputs.classes, include_all=all_rows, top=top,
+                                 sep=label_sep, only=only)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     report.find_issues(report.console(quiet), num_examples=len(inputs.labels), num_classes=len(inputs.classes),
                        num_issues=issues.num_issues, filter_by=filter_by, rank_by=rank_by,
                        top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
                        class_df=results.class_issue_counts(issues, inputs.labels, inputs.classes),
-                       out=out, cv_accuracy=cv_acc, show=min(top or 20, 50))
+                       out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
+                       remaining=None if only is None else results.flagged_in(issues, only),
+                       scope=_scope(exclude, only_class))
     if as_json:
         _print_json({"num_examples": len(inputs.labels), "num_issues": issues.num_issues,
                      "filter_by": filter_by, "rank_by": rank_by, "cv_accuracy": cv_acc,
+                     "remaining_to_review": None if only is None else results.flagged_in(issues, only),
                      "issues": results.records(table[table["is_label_issue"]].head(top or 20))})
     if fail_on_issues is not None and issues.num_issues > fail_on_issues:
         report.gate_failed(f"{issues.num_issues} label issues found, more than --fail-on-issues {fail_on_issues}")
@@ -165,7 +225,9 @@ def score(
     method: Annotated[str, typer.Option("--method", help="self_confidence, normalized_margin, confidence_weighted_entropy.")] = "self_confidence",
     adjust: Annotated[bool, typer.Option("--adjust-pred-probs", help="Subtract per-class thresholds before scoring.")] = False,
     out: Out = None, classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    normalize: Normalize = False, multi_label: MultiLabel = None, label_sep: LabelSep = ",",
+    aggregation: Aggregation = "exponential_moving_average", alpha: Alpha = 0.8, temperature: Temperature = 0.1,
+    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect)."""
     from labelcli import io, report, results
@@ -177,9 +239,19 @@ def score(
         raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
     if out is not None:
         io.check_output_path(out, [labels, pred_probs], allowed=TABLE_OUT)
-    inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
-    scores = label_quality_scores(inputs.labels, inputs.pred_probs, method=method, adjust_pred_probs=adjust)
-    table = results.scores_table(scores, inputs.labels, inputs.pred_probs.argmax(axis=1), inputs.classes)
+    inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
+                   quiet, multi_label, label_sep)
+    if inputs.multi_label:
+        ml = _multilabel_options(None, method, aggregation)
+        if adjust:
+            raise LabelError("--adjust-pred-probs is for multi-class data")
+        scores = ml.label_quality_scores(inputs.labels, inputs.pred_probs, method=method,
+                                         aggregation=aggregation, alpha=alpha, temperature=temperature)
+        predicted = inputs.pred_probs >= 0.5
+    else:
+        scores = label_quality_scores(inputs.labels, inputs.pred_probs, method=method, adjust_pred_probs=adjust)
+        predicted = inputs.pred_probs.argmax(axis=1)
+    table = results.scores_table(scores, inputs.labels, predicted, inputs.classes, sep=label_sep)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
@@ -196,7 +268,8 @@ def health(
     fail_above: Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the estimated noise rate exceeds this (e.g. 0.05).")] = None,
     top_pairs: Annotated[int, typer.Option("--top-pairs", help="How many overlapping class pairs to report.")] = 20,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    normalize: Normalize = False, multi_label: MultiLabel = None, label_sep: LabelSep = ",",
+    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
     from labelcli import io, report, results
@@ -208,9 +281,16 @@ def health(
         raise LabelError(f"--fail-above is a noise rate in [0, 1], got {fail_above}")
     if out is not None:
         io.check_output_path(out, [labels, pred_probs], allowed=(".json",))
-    inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
-    check_classes_present(inputs.labels, len(inputs.classes), name=labels)
-    summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, top_pairs=top_pairs)
+    inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
+                   quiet, multi_label, label_sep)
+    if inputs.multi_label:
+        from labelcli.core import multilabel
+
+        summary = multilabel.health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes,
+                                            top_pairs=top_pairs)
+    else:
+        check_classes_present(inputs.labels, len(inputs.classes), name=labels)
+        summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, top_pairs=top_pairs)
     doc = summary.to_dict()
     if out is not None:
         io.write_json(doc, out, inputs=[labels, pred_probs])
@@ -221,6 +301,9 @@ def health(
     if fail_above is not None and summary.noise_rate > fail_above:
         report.gate_failed(f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
         raise typer.Exit(1)
+
+
+from labelcli.cli_review import register as _register_review; _register_review(app)  # noqa: E402,E702
 
 
 def _one_line(text: str) -> str:

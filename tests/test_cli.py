@@ -813,3 +813,43 @@ def test_subprocess_help_and_python_m():
                        capture_output=True, timeout=120, cwd=ROOT)
     assert e.returncode == 2
     assert_one_error_line(e.stderr.decode(), "nope.csv")
+
+
+# ------------------------------------------------------------------ review iterations: --class, --exclude
+
+
+def test_review_fifty_at_a_time_with_class_and_exclude(tmp_path):
+    """Work through one class in batches: each run skips the rows reviewed before."""
+    from labelcli import find_label_issues
+
+    labels = np.load(SAMPLE / "digits_labels.npy")
+    issues = find_label_issues(labels, np.load(SAMPLE / "digits_pred_probs.npy"))
+    eights = [int(i) for i in issues.ranking if labels[i] == 8]
+    assert len(eights) > 6
+    first, second = tmp_path / "b1.csv", tmp_path / "b2.csv"
+    r = ok("find-issues", *PQ1, "--class", "eight", "--top", "3", "--out", first)
+    assert f"{len(eights):,} left to review" in r.stderr
+    assert pd.read_csv(first)["index"].tolist() == eights[:3]
+    r = ok("find-issues", *PQ1, "--class", "eight", "--top", "3", "--exclude", first, "--out", second,
+           "--format", "json")
+    assert pd.read_csv(second)["index"].tolist() == eights[3:6]
+    assert json.loads(r.stdout)["remaining_to_review"] == len(eights) - 3
+    # --exclude alone skips rows across every class; a .npy of indices works too.
+    np.save(tmp_path / "done.npy", np.array(issues.ranking[:10]))
+    r = ok("find-issues", *NPY, "--exclude", tmp_path / "done.npy", "--out", "-", "-q")
+    assert pd.read_csv(io.StringIO(r.stdout))["index"].tolist() == issues.ranking[10:].tolist()
+
+
+def test_exclude_and_class_errors(tmp_path, capsys):
+    def err(*args):
+        with pytest.raises(SystemExit) as e:
+            main([str(a) for a in args])
+        assert e.value.code == 2
+        return capsys.readouterr().err.strip()
+
+    assert "--class 'ate' is not one of the classes" in err("find-issues", *PQ1, "--class", "ate")
+    pd.DataFrame({"row": [1, 2]}).to_csv(tmp_path / "x.csv", index=False)
+    assert "no 'index' column" in err("find-issues", *NPY, "--exclude", tmp_path / "x.csv")
+    pd.DataFrame({"index": [1, 5000]}).to_csv(tmp_path / "y.csv", index=False)
+    assert "index 5000 is outside 0..1796" in err("find-issues", *NPY, "--exclude", tmp_path / "y.csv")
+    assert "1-D array of row indices" in err("find-issues", *NPY, "--exclude", SAMPLE / "digits_pred_probs.npy")
