@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# A longer run of the reader fuzzer than the 20 s inside `make test` (LABELCLI_FUZZ_SECONDS=...).
+fuzz: $(VENV)/.installed-test
+	LABELCLI_FUZZ_SECONDS=$${LABELCLI_FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/real_data.py

@@ -2,6 +2,10 @@
 
 Every problem with a file becomes a one-line LabelError that names the file. pandas and pyarrow are
 imported inside the functions that need them, so importing this module stays cheap.
+
+Before anything big is allocated, the in-memory readers compare what a file will need (from the
+.npy header or the Parquet footer) with the file's size and the memory available, and refuse with
+a pointer to --max-memory (the out-of-core path) instead of dying half-way.
 """
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 import weakref
+import zlib
 from typing import Sequence
 
 import numpy as np
@@ -31,6 +37,8 @@ ANY_OUT = tuple(dict.fromkeys(TABLE_OUT + ARRAY_OUT + JSON_OUT))
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _NPY_MAGIC = b"\x93NUMPY"
+_PARQUET_MAGIC = b"PAR1"
+_ZIP_MAGIC = b"PK\x03\x04"
 _PEEK_BYTES = 1 << 20
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Bytes read from each stdin stream, so labels and pred_probs can both be "-" (one table).
@@ -66,11 +74,79 @@ def _ext_desc(path: str) -> str:
     return f"file type '{ext}'" if ext else "file without an extension"
 
 
+# ----------------------------------------------------------------------------------------- memory
+
+
+def human_bytes(n: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{int(n)} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} PiB"  # pragma: no cover
+
+
+def _read_int(path: str) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        with open(path) as f:
+            return int(f.read().split()[0])
+    return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate, or None when the platform does not say.
+
+    The smallest of: the kernel's MemAvailable, the room left under a cgroup (container) limit,
+    and the room left under RLIMIT_AS (``ulimit -v``).
+    """
+    limits: list[int] = []
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        with open("/proc/meminfo") as f:
+            limits.append(next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:")))
+    if not limits:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            limits.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    cg_max, cg_cur = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
+    if cg_max is not None and cg_cur is not None:  # "max" (no limit) does not parse as an int
+        limits.append(max(cg_max - cg_cur, 0))
+    with contextlib.suppress(ImportError, OSError, ValueError):
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            used = 0
+            with contextlib.suppress(OSError, ValueError, StopIteration):
+                with open("/proc/self/status") as f:
+                    used = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmSize:"))
+            limits.append(max(soft - used, 0))
+    return min(limits) if limits else None
+
+
+def check_fits_in_memory(name: str, need: int, what: str) -> None:
+    """Refuse (before allocating) when ``need`` bytes are more than the memory available."""
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise LabelError(
+            f"{name}: {what} needs {human_bytes(need)} in memory, more than the {human_bytes(avail)}"
+            " available; use --max-memory to process files larger than memory"
+        )
+
+
 # ---------------------------------------------------------------------------------------- reading
 
 
 def read_table(path: str, *, stdin=None):
-    """Read ``path`` into a pandas DataFrame (CSV, Parquet, stdin) or a numpy array (.npy)."""
+    """Read ``path`` into a pandas DataFrame (CSV, Parquet, stdin) or a numpy array (.npy).
+
+    Library warnings (e.g. numpy's note about .npy files written by Python 2) are silenced: on the
+    command line they would be extra stderr lines, and whatever matters is a LabelError.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _read_table(path, stdin)
+
+
+def _read_table(path: str, stdin):
     if path == "-":
         return _read_csv(_stdin_bytes(stdin), "<stdin>", sep=None)
     if not os.path.exists(path):
@@ -98,17 +174,42 @@ def read_table(path: str, *, stdin=None):
     return _read_csv(path, path, sep="\t" if kind.startswith(".tsv") else None)
 
 
+def _binary_kind(head: bytes) -> str | None:
+    """What a file is, from its first bytes, when it is a binary format rather than text."""
+    if head.startswith(_NPY_MAGIC):
+        return "a .npy array (NumPy binary)"
+    if head.startswith(_PARQUET_MAGIC):
+        return "a Parquet file"
+    if head.startswith(_ZIP_MAGIC):
+        return "a ZIP archive (an .xlsx workbook or an .npz?)"
+    return None
+
+
+_RENAME = {"a .npy array (NumPy binary)": "give it the .npy suffix",
+           "a Parquet file": "give it the .parquet suffix"}
+
+
+def _not_csv(name: str, kind: str) -> LabelError:
+    fix = _RENAME.get(kind, "export it as CSV")
+    return LabelError(f"{name}: is {kind}, not CSV text; {fix}")
+
+
 def _stdin_bytes(stdin) -> bytes:
     stream = stdin
     if stream is None:
         stream = getattr(sys.stdin, "buffer", sys.stdin)
+        if stream is None:  # the process was started with stdin closed (`<&-`)
+            raise LabelError("<stdin>: '-' reads CSV from stdin, but stdin is closed; pipe a file in")
         if hasattr(stream, "isatty") and stream.isatty():
             raise LabelError("<stdin>: '-' reads CSV from stdin, but stdin is a terminal; pipe a file in")
     try:
         return _stdin_cache[stream]
     except (KeyError, TypeError):
         pass
-    data = stream.read()
+    try:
+        data = stream.read()
+    except OSError as e:
+        raise LabelError(f"<stdin>: could not read: {short_reason(e)}") from e
     if isinstance(data, str):
         data = data.encode("utf-8")
     with contextlib.suppress(TypeError):
@@ -116,14 +217,53 @@ def _stdin_bytes(stdin) -> bytes:
     return data
 
 
+def _npy_header(f, path: str):
+    """(shape, fortran_order, dtype) from an open .npy file positioned at 0; LabelError if broken."""
+    from numpy.lib import format as fmt
+
+    try:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            return fmt.read_array_header_1_0(f)
+        # 2.0 and 3.0 share the layout (3.0 only allows UTF-8 field names, which we refuse anyway)
+        return fmt.read_array_header_2_0(f)
+    except Exception as e:
+        raise LabelError(f"{path}: the .npy header is damaged ({short_reason(e)}); re-save it with np.save") from e
+
+
 def _read_npy(path: str) -> np.ndarray:
     try:
         with open(path, "rb") as f:
             magic = f.read(6)
-        if magic[:2] == b"PK":
-            raise LabelError(f"{path}: is an .npz archive, not a .npy array; save one array with np.save")
-        if magic != _NPY_MAGIC:
-            raise LabelError(f"{path}: is not a .npy file (no NumPy header); save it with np.save")
+            if magic[:4] == _ZIP_MAGIC:
+                raise LabelError(f"{path}: is an .npz archive, not a .npy array; save one array with np.save")
+            if magic != _NPY_MAGIC:
+                if magic[:4] == _PARQUET_MAGIC:
+                    raise LabelError(f"{path}: is not a .npy file (it is a Parquet file); give it the .parquet suffix")
+                if _is_texty(magic):
+                    raise LabelError(f"{path}: is not a .npy file (it is text, CSV?); give it the .csv suffix")
+                raise LabelError(f"{path}: is not a .npy file (no NumPy header); save it with np.save")
+            f.seek(0)
+            shape, _, dtype = _npy_header(f, path)
+            body = os.fstat(f.fileno()).st_size - f.tell()
+        if dtype.hasobject:
+            raise LabelError(
+                f"{path}: the .npy file holds Python objects (pickled); save a numeric or string array"
+            )
+        need = math.prod(shape) * dtype.itemsize
+        described = f"shape {shape} {dtype} ({human_bytes(need)})"
+        cut = f"; the file also holds only {human_bytes(max(body, 0))} of data (truncated)" if body < need else ""
+        avail = available_memory()
+        if avail is not None and need > avail:
+            raise LabelError(
+                f"{path}: the .npy header declares {described}, more than the {human_bytes(avail)} of"
+                f" memory available{cut}; use --max-memory to process files larger than memory"
+            )
+        if body < need:
+            raise LabelError(
+                f"{path}: could not read as .npy: the file is truncated: its header declares {described}"
+                f" but only {human_bytes(max(body, 0))} of data follow (not completely written?)"
+            )
         return np.load(path, allow_pickle=False)
     except LabelError:
         raise
@@ -133,18 +273,51 @@ def _read_npy(path: str) -> np.ndarray:
                 f"{path}: the .npy file holds Python objects (pickled); save a numeric or string array"
             ) from e
         raise LabelError(f"{path}: could not read as .npy: {short_reason(e)}") from e
-    except Exception as e:  # truncated files, permission races, ...
+    except Exception as e:  # permission races, I/O errors, ...
         raise LabelError(f"{path}: could not read as .npy: {short_reason(e)}") from e
 
 
+def _is_texty(head: bytes) -> bool:
+    return bool(head) and all(32 <= b < 127 or b in (9, 10, 13) for b in head)
+
+
+def _parquet_need(pf) -> int:
+    """A lower bound of the bytes a Parquet file takes in memory, from its footer only: the
+    fixed-width columns at their width, and at least the uncompressed size of all the data."""
+    import pyarrow as pa
+
+    meta = pf.metadata
+    fixed = 0
+    for field in pf.schema_arrow:
+        with contextlib.suppress(ValueError):
+            if pa.types.is_primitive(field.type):
+                fixed += field.type.bit_width // 8
+    uncompressed = sum(meta.row_group(g).total_byte_size for g in range(meta.num_row_groups))
+    return max(meta.num_rows * fixed, uncompressed)
+
+
 def _read_parquet(path: str):
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if not head.startswith(_PARQUET_MAGIC) and (head.startswith(_NPY_MAGIC) or _is_texty(head)):
+        kind, suffix = (("a .npy array", ".npy") if head.startswith(_NPY_MAGIC) else ("text, CSV?", ".csv"))
+        raise LabelError(f"{path}: could not read as Parquet (it is {kind}); give it the {suffix} suffix")
     try:
         import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
+        need = _parquet_need(pf)
     except Exception as e:
         raise LabelError(f"{path}: could not read as Parquet: {short_reason(e)}") from e
-    _check_duplicates(table.column_names, path)
+    _check_duplicates(names, path)
+    if pf.metadata.num_rows == 0:
+        raise LabelError(f"{path}: the table has no rows")
+    check_fits_in_memory(path, need, f"the Parquet table ({pf.metadata.num_rows:,} rows x {len(names)} columns)")
+    try:
+        table = pf.read()
+    except Exception as e:
+        raise LabelError(f"{path}: could not read as Parquet: {short_reason(e)}") from e
     if table.num_rows == 0:
         raise LabelError(f"{path}: the table has no rows")
     try:
@@ -176,8 +349,17 @@ def _peek(src: str | bytes, name: str) -> tuple[str, bool]:
             if gz:
                 with gzip.open(src, "rb") as g:
                     raw = g.read(_PEEK_BYTES)
-    except (OSError, EOFError, gzip.BadGzipFile) as e:
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error) as e:
         raise LabelError(f"{name}: could not read as gzip-compressed CSV: {short_reason(e)}") from e
+    kind = _binary_kind(raw)
+    if kind:
+        raise _not_csv(name, kind)
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise LabelError(f"{name}: is UTF-16 text; save it as UTF-8")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise LabelError(f"{name}: contains NUL bytes (line {line}); it is binary data, not CSV text")
     return raw.decode("utf-8", errors="replace").lstrip("\ufeff"), gz
 
 
@@ -207,6 +389,8 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
     text, gz = _peek(src, name)
     if not text.strip():
         raise LabelError(f"{name}: file is empty")
+    if isinstance(src, str) and not gz:
+        check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
     if sep is None:
         sep = _sniff_sep(text.split("\n", 1)[0])
     header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
@@ -223,6 +407,8 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
             compression="gzip" if gz else None,
             skipinitialspace=True,
             low_memory=False,
+            keep_default_na=False,  # a class may be called "None" or "NA"; only empty cells are missing
+            na_values=[""],
         )
     except pd.errors.EmptyDataError as e:
         raise LabelError(f"{name}: file is empty") from e
@@ -236,6 +422,32 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
         df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise LabelError(f"{name}: has a header but no data rows")
+    return _numbers_with_na_markers(df)
+
+
+# pandas' default missing-value strings. In a column of numbers they still mean NaN; in a text
+# column (labels, class names) they are ordinary values.
+_NA_MARKERS = frozenset(["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                         "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
+
+
+def _numbers_with_na_markers(df):
+    """Columns of numbers that use NA markers ("NaN", "NA", "null", ...) become numeric (NaN)."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    for c in df.columns:
+        col = df[c]
+        if is_numeric_dtype(col):
+            continue
+        text = col.astype(str).str.strip().where(col.notna())
+        marker = text.isin(_NA_MARKERS)
+        rest = text[~marker & text.notna()]
+        if not marker.any() or len(rest) == 0:
+            continue
+        nums = pd.to_numeric(rest, errors="coerce")
+        if nums.notna().all():
+            df[c] = pd.to_numeric(text.where(~marker), errors="coerce")
     return df
 
 
@@ -248,7 +460,8 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
         return
     allowed = tuple(allowed or ANY_OUT)
     if os.path.isdir(path):
-        raise LabelError(f"--out {path}: is a folder; give a file path such as {os.path.join(path, 'out' + allowed[0])}")
+        example = os.path.join(path, "out" + allowed[0])
+        raise LabelError(f"--out {path}: is a folder; give a file path such as {example}")
     for inp in inputs:
         if inp and inp != "-" and _same_file(path, inp):
             raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
@@ -260,6 +473,9 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
         raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' {what}")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' is not writable")
+    if os.path.isfile(path) and not os.access(path, os.W_OK):
+        # The atomic rename could replace it anyway; a read-only file is a request not to.
+        raise LabelError(f"--out {path}: the existing file is read-only; remove it or make it writable first")
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -285,11 +501,57 @@ def _new_file_mode(path: str) -> int:
     return 0o666 & ~umask
 
 
+TEMP_TAG = "labelcli"
+_TEMP_NAME_MAX = 100  # of the target's name inside the temp name: file names have a length limit
+
+
+def temp_prefix(path: str) -> str:
+    """Temp files for ``path`` are ``.<name>.labelcli-<pid>-<random>.tmp`` in the same folder."""
+    return f".{os.path.basename(path)[:_TEMP_NAME_MAX]}.{TEMP_TAG}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: never clean up
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists (someone else's), or we cannot tell: leave its file alone
+    return True
+
+
+def remove_stale_temp_files(path: str) -> list[str]:
+    """Delete temp files that earlier runs writing ``path`` left behind when they were killed
+    (SIGKILL, power loss): those whose writer process no longer exists. Returns what was removed."""
+    parent = os.path.dirname(path) or "."
+    base = os.path.basename(path)[:_TEMP_NAME_MAX]
+    pattern = re.compile(re.escape(f".{base}.{TEMP_TAG}-") + r"(\d+)-[A-Za-z0-9_]+\.tmp$")
+    removed = []
+    with contextlib.suppress(OSError):
+        for entry in os.listdir(parent):
+            m = pattern.match(entry)
+            if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
+                with contextlib.suppress(OSError):
+                    os.unlink(os.path.join(parent, entry))
+                    removed.append(entry)
+    return removed
+
+
 @contextlib.contextmanager
 def _atomic(path: str, *, text: bool):
-    """Yield a temp file next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temp file next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    A killed run leaves at most its clearly named temp file (see ``temp_prefix``), never a
+    partial ``path``; the next write to the same path removes such leftovers. A symlink target
+    is written through: the file it points to is replaced, the link is kept.
+    """
+    if os.path.islink(path):
+        path = os.path.realpath(path)
     parent = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    remove_stale_temp_files(path)
+    fd, tmp = tempfile.mkstemp(dir=parent, prefix=temp_prefix(path), suffix=".tmp")
     try:
         f = os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
     except BaseException:
@@ -320,10 +582,21 @@ def _write_csv(df, f) -> None:
     df.to_csv(f, index=False, lineterminator="\n")
 
 
+def _json_column(series) -> list:
+    """A column's values as JSON-ready Python objects (NaN and inf -> None), a whole column at once."""
+    dtype = series.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        values = series.tolist()  # Python bool / int / float, as to_jsonable would give
+        if dtype.kind == "f":
+            return [v if math.isfinite(v) else None for v in values]
+        return values
+    return [to_jsonable(v) for v in series.tolist()]
+
+
 def _records(df):
     cols = [str(c) for c in df.columns]
-    for row in zip(*(df[c].tolist() for c in df.columns)):
-        yield dict(zip(cols, (to_jsonable(v) for v in row)))
+    for row in zip(*(_json_column(df.iloc[:, j]) for j in range(df.shape[1]))):
+        yield dict(zip(cols, row))
 
 
 def _dump(obj) -> str:
@@ -357,12 +630,31 @@ def _write_df(df, path: str) -> None:
         raise LabelError(f"{path}: could not write: {short_reason(e)}") from e
 
 
+def write_stdout(write) -> None:
+    """Run write(stream) on stdout: a closed stdout or a full disk is a LabelError, not a crash."""
+    stream = sys.stdout
+    if stream is None:  # started with stdout closed (`>&-`)
+        raise LabelError("<stdout>: --out - writes to stdout, but stdout is closed; give --out PATH")
+    try:
+        write(stream)
+        stream.flush()
+    except BrokenPipeError:
+        raise  # the reader went away (`| head`): the CLI treats that as success
+    except OSError as e:
+        # What could not be written is still buffered; Python would flush it again at exit (and
+        # fail with exit code 120 and a second message): point the descriptor at /dev/null first.
+        with contextlib.suppress(Exception):
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, stream.fileno())
+            os.close(null)
+        raise LabelError(f"<stdout>: could not write (--out -): {short_reason(e)}") from e
+
+
 def write_table(df, path: str, *, inputs: Sequence[str | None] = ()) -> None:
     """Write a DataFrame by suffix (.csv .parquet .pq .json .jsonl); '-' writes CSV to stdout."""
     check_output_path(path, inputs, allowed=TABLE_OUT)
     if path == "-":
-        _write_csv(df, sys.stdout)
-        sys.stdout.flush()
+        write_stdout(lambda out: _write_csv(df, out))
         return
     _write_df(df, path)
 
@@ -393,8 +685,7 @@ def write_json(obj, path: str, *, inputs: Sequence[str | None] = ()) -> None:
     check_output_path(path, inputs, allowed=JSON_OUT)
     text = json.dumps(to_jsonable(obj), indent=2, sort_keys=False, ensure_ascii=False, allow_nan=False) + "\n"
     if path == "-":
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(lambda out: out.write(text))
         return
     try:
         with _atomic(path, text=True) as f:

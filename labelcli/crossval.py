@@ -112,7 +112,7 @@ def make_model(spec: str, seed: int = 0):
     )
 
 
-def _check_folds(folds, y: np.ndarray, num_classes: int) -> int:
+def _check_folds(folds, y: np.ndarray, num_classes: int, class_names=None, labels_name: str = "labels") -> int:
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)):
         raise LabelError(f"--folds must be a whole number >= 2, got {folds!r}")
     folds = int(folds)
@@ -124,8 +124,9 @@ def _check_folds(folds, y: np.ndarray, num_classes: int) -> int:
     counts = np.bincount(y, minlength=num_classes)
     present = np.flatnonzero(counts)
     if len(present) < 2:
+        only = class_names[int(present[0])] if class_names is not None else int(present[0])
         raise LabelError(
-            f"labels: every example has the same label ({int(present[0])}); a classifier needs at"
+            f"{labels_name}: every example has the same label ('{only}'); a classifier needs at"
             " least 2 classes present"
         )
     small = present[counts[present] < folds]
@@ -133,8 +134,10 @@ def _check_folds(folds, y: np.ndarray, num_classes: int) -> int:
         c = int(small[np.argmin(counts[small])])
         smallest = int(counts[c])
         fix = f"use --folds {smallest} or drop that class" if smallest >= 2 else "drop or relabel that class"
+        what = f"class '{class_names[c]}'" if class_names is not None else f"class {c}"
         raise LabelError(
-            f"class {c} has {smallest} example{'s' if smallest != 1 else ''}, fewer than --folds {folds}; {fix}"
+            f"{labels_name}: {what} has {smallest} example{'s' if smallest != 1 else ''}, fewer than"
+            f" --folds {folds}; {fix}"
         )
     return folds
 
@@ -180,6 +183,8 @@ def cross_val_pred_probs(
     folds: int = 5,
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    class_names=None,
+    labels_name: str = "labels",
 ) -> CrossValResult:
     """Out-of-sample pred_probs from stratified K-fold cross-validation of `model` on features.
 
@@ -196,7 +201,7 @@ def cross_val_pred_probs(
     num_classes = int(num_classes)
     y = as_labels(labels, num_classes=num_classes)
     check_same_length(len(x), len(y), name_a="features", name_b="labels")
-    folds = _check_folds(folds, y, num_classes)
+    folds = _check_folds(folds, y, num_classes, class_names, labels_name)
     make_model(model, seed)  # fail fast on a bad spec, before any fitting
 
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)

@@ -111,8 +111,15 @@ def load_inputs(
                           feature_prefix if shared else None, "pred_probs", "--prob-prefix")
         if cols is not None:
             prob_names = _class_names_from_columns(cols, prob_prefix, probs_name)
-        probs = as_multilabel_pred_probs(p, name=probs_name) if multi else \
-            as_pred_probs(p, name=probs_name, normalize=normalize)
+        try:
+            probs = as_multilabel_pred_probs(p, name=probs_name) if multi else \
+                as_pred_probs(p, name=probs_name, normalize=normalize)
+        except LabelError as e:
+            if cols is None or prob_prefix:
+                raise
+            # The columns were picked automatically (every numeric one): say which, and how to choose.
+            raise LabelError(f"{e} (pred_probs were read from the numeric columns {preview(cols)};"
+                             " pass --prob-prefix to choose them)") from e
 
     feats = None
     if features is not None:
@@ -189,6 +196,10 @@ def _raw_labels(src, name: str, label_col: str):
     if len(arr) == 0:
         raise LabelError(f"{name}: no labels (the input has 0 rows)")
     if arr.dtype.kind in "biu":
+        big = np.flatnonzero(arr > np.iinfo(np.int64).max) if arr.dtype.kind == "u" else []
+        if len(big):  # uint64 above int64: the cast would wrap to negative numbers
+            r = int(big[0])
+            raise LabelError(f"{name}: label {arr[r]} at row {r} (0-based){where} is too large to be a class index")
         return "int", arr.astype(np.int64)
     if arr.dtype.kind == "f":
         return "int", _float_labels(arr, name, where)
@@ -281,18 +292,32 @@ def _pick_columns(df, name, *, prefix, label_col, skip_prefix, what, option) -> 
         if not chosen:
             raise LabelError(f"{name}: no columns start with {option} '{prefix}' (columns: {preview(cols)})")
         return chosen
-    chosen = [
-        c for c in cols
-        if c != label_col and not _is_id_column(c)
-        and not (skip_prefix and c.startswith(skip_prefix))
-        and is_numeric_dtype(df[c]) and not is_bool_dtype(df[c])
-    ]
+    candidates = [c for c in cols if c != label_col and not _is_id_column(c)
+                  and not (skip_prefix and c.startswith(skip_prefix)) and not is_bool_dtype(df[c])]
+    # A column of numbers with a stray word ('high', 'n/a') is still a number column: keep it, so
+    # that _numeric_matrix names the bad cell (dropping it silently changes the classes).
+    chosen = [c for c in candidates if is_numeric_dtype(df[c]) or _mostly_numbers(df[c])]
     if not chosen:
+        comma = any(_DECIMAL_COMMA.fullmatch(str(v)) for c in candidates for v in df[c].dropna().head(20))
+        hint = " (decimal commas? use '.' as the decimal point)" if comma else ""
         raise LabelError(
-            f"{name}: no numeric columns to use as {what} (columns: {preview(cols)}); check the"
+            f"{name}: no numeric columns to use as {what} (columns: {preview(cols)}){hint}; check the"
             f" file or pass {option}"
         )
     return chosen
+
+
+_DECIMAL_COMMA = re.compile(r"-?\d*,\d+")
+
+
+def _mostly_numbers(s) -> bool:
+    """Most non-empty values parse as numbers (a text column of labels or names does not)."""
+    import pandas as pd
+
+    present = s.dropna()
+    if len(present) == 0:
+        return False
+    return int(pd.to_numeric(present, errors="coerce").notna().sum()) * 2 > len(present)
 
 
 def _numeric_matrix(df, cols: list[str], name: str, what: str) -> np.ndarray:
