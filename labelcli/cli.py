@@ -43,6 +43,10 @@ LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separat
 Aggregation = Annotated[str, typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: exponential_moving_average, softmin, min, mean.")]
 Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
 Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
+K = Annotated[int, typer.Option("--k", help="With --features: neighbours per example for outliers and duplicates.")]
+Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine or euclidean distance.")]
+DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
+OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
 
 
 def _check_format(fmt: str, out: str | None) -> bool:
@@ -64,6 +68,11 @@ def _choice(value: str, choices, option: str) -> str:
     return value
 
 
+def _check_top(top: int | None) -> None:
+    if top is not None and top < 1:
+        raise LabelError(f"--top must be at least 1, got {top}")
+
+
 def _class_index(name: str | None, classes) -> int | None:
     if name is None:
         return None
@@ -80,8 +89,24 @@ def _scope(exclude, only_class) -> str | None:
 
 
 def _print_json(doc) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2) + "\n")
-    sys.stdout.flush()
+    from labelcli._tables import write_stdout
+
+    text = json.dumps(doc, indent=2) + "\n"
+    write_stdout(lambda out: out.write(text))  # a closed stdout or a full disk: LabelError, exit 2
+
+
+def _check_class_pairs_fit(num_classes: int, name: str) -> None:
+    """Confident learning keeps several K x K matrices; refuse a K they cannot fit, before allocating."""
+    from labelcli._tables import available_memory, human_bytes
+
+    need = 8 * 8 * num_classes * num_classes  # about eight float64 K x K matrices at the peak
+    avail = available_memory()
+    if avail is not None and need > avail:
+        raise LabelError(
+            f"{name}: {num_classes:,} classes; confident learning keeps {num_classes:,} x {num_classes:,}"
+            f" class-pair matrices ({human_bytes(need)}), more than the {human_bytes(avail)} of memory"
+            " available; merge rare classes, or use `labelcli score` (it needs no class pairs)"
+        )
 
 
 def _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
@@ -98,6 +123,7 @@ def _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature
 
 def _cross_validate(inputs, model, folds, seed, quiet):
     from labelcli import report
+    from labelcli._tables import display_name
     from labelcli.crossval import cross_val_multilabel_pred_probs, cross_val_pred_probs
 
     with report.progress(quiet) as bar:
@@ -107,7 +133,23 @@ def _cross_validate(inputs, model, folds, seed, quiet):
             return cross_val_multilabel_pred_probs(inputs.features, inputs.labels, model=model, folds=folds,
                                                    seed=seed, class_names=inputs.classes, progress=tick)
         return cross_val_pred_probs(inputs.features, inputs.labels, num_classes=len(inputs.classes),
+                                    class_names=inputs.classes, labels_name=display_name(inputs.labels_path),
                                     model=model, folds=folds, seed=seed, progress=tick)
+
+
+def _feature_checks(inputs, probs, k, metric, dup_threshold, outlier_threshold, quiet):
+    """The kNN-based checks on --features (one shared graph), with a progress bar."""
+    from labelcli import report
+    from labelcli.core.featurecheck import check_features
+
+    _choice(metric, ("cosine", "euclidean"), "--metric")
+    with report.progress(quiet) as bar:
+        task = bar.add_task(f"{k} nearest neighbours ({metric})", total=None)
+        return check_features(inputs.features, inputs.labels, len(inputs.classes), k=k, metric=metric,
+                              dup_threshold=dup_threshold, outlier_threshold=outlier_threshold,
+                              pred_probs=None if inputs.multi_label else probs,
+                              progress=lambda done, total: bar.update(task, completed=done, total=total),
+                              name=inputs.features_path)
 
 
 def _multilabel_options(filter_by, method, aggregation):
@@ -163,9 +205,11 @@ def find_issues(
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False,
     multi_label: MultiLabel = None, label_sep: LabelSep = ",", aggregation: Aggregation = "exponential_moving_average",
     alpha: Alpha = 0.8, temperature: Temperature = 0.1,
+    k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
-    """Rank the examples most likely to be mislabeled (multi-class or multi-label)."""
+    """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
+    also outliers, near duplicates and duplicates whose labels disagree."""
     from labelcli import io, report, results
     from labelcli.core.filtering import FILTERS, find_label_issues
     from labelcli.core.ranking import METHODS
@@ -176,8 +220,7 @@ def find_issues(
     _choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
-    if top is not None and top < 1:
-        raise LabelError(f"--top must be at least 1, got {top}")
+    _check_top(top)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=TABLE_OUT)
     inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
@@ -185,6 +228,7 @@ def find_issues(
     ml = _multilabel_options(filter_by, rank_by, aggregation) if inputs.multi_label else None
     if ml is None:
         check_classes_present(inputs.labels, len(inputs.classes), name=labels)
+        _check_class_pairs_fit(len(inputs.classes), name=pred_probs or labels)
     probs, cv_acc = inputs.pred_probs, None
     if probs is None:
         cv = _cross_validate(inputs, model, folds, seed, quiet)
@@ -198,8 +242,14 @@ def find_issues(
     if exclude is not None or only_class is not None:
         skip = io.read_row_indices(exclude, len(inputs.labels)) if exclude is not None else None
         only = results.review_rows(inputs.labels, exclude=skip, class_index=_class_index(only_class, inputs.classes))
-    table = results.issues_table(issues, inputs.labels, inputs.classes, include_all=all_rows, top=top,
-                                 sep=label_sep, only=only)
+    feats = None
+    if inputs.features is not None:
+        feats = _feature_checks(inputs, probs, k, metric, dup_threshold, outlier_threshold, quiet)
+        table = results.combined_issues_table(issues, feats, inputs.labels, inputs.classes, include_all=all_rows,
+                                              top=top, sep=label_sep, only=only)
+    else:
+        table = results.issues_table(issues, inputs.labels, inputs.classes, include_all=all_rows, top=top,
+                                     sep=label_sep, only=only)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     report.find_issues(report.console(quiet), num_examples=len(inputs.labels), num_classes=len(inputs.classes),
@@ -209,11 +259,15 @@ def find_issues(
                        out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
                        remaining=None if only is None else results.flagged_in(issues, only),
                        scope=_scope(exclude, only_class))
+    if feats is not None:
+        report.feature_issues(report.console(quiet), feats.to_dict(inputs.classes),
+                              results.issue_type_sections(table, feats, issues.num_issues), show=min(top or 10, 50))
     if as_json:
         _print_json({"num_examples": len(inputs.labels), "num_issues": issues.num_issues,
                      "filter_by": filter_by, "rank_by": rank_by, "cv_accuracy": cv_acc,
                      "remaining_to_review": None if only is None else results.flagged_in(issues, only),
-                     "issues": results.records(table[table["is_label_issue"]].head(top or 20))})
+                     "issues": results.records(table[table["is_label_issue"]].head(top or 20)),
+                     **({"features": feats.to_dict(inputs.classes)} if feats is not None else {})})
     if fail_on_issues is not None and issues.num_issues > fail_on_issues:
         report.gate_failed(f"{issues.num_issues} label issues found, more than --fail-on-issues {fail_on_issues}")
         raise typer.Exit(1)
@@ -221,20 +275,32 @@ def find_issues(
 
 @app.command()
 def score(
-    labels: Labels, pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Predicted probabilities, N x K.")],
-    method: Annotated[str, typer.Option("--method", help="self_confidence, normalized_margin, confidence_weighted_entropy.")] = "self_confidence",
+    labels: Labels, pred_probs: PredProbs = None,
+    method: Annotated[str, typer.Option("--method", help="self_confidence, normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.")] = "self_confidence",
     adjust: Annotated[bool, typer.Option("--adjust-pred-probs", help="Subtract per-class thresholds before scoring.")] = False,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (for --method importance).")] = None,
+    only_class: Annotated[Optional[str], typer.Option("--class", help="--method importance: only examples given this class.")] = None,
+    top: Annotated[Optional[int], typer.Option("--top", help="--method importance: length of the review list (default 50).")] = None,
     out: Out = None, classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, multi_label: MultiLabel = None, label_sep: LabelSep = ",",
+    feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
+    label_sep: LabelSep = ",", seed: Seed = 0,
     aggregation: Aggregation = "exponential_moving_average", alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
-    """Label quality score for every example, in input order (lower = more suspect)."""
+    """Label quality score for every example, in input order (lower = more suspect); or, with
+    --method importance, the next examples to review (most important first)."""
     from labelcli import io, report, results
     from labelcli.core.ranking import METHODS, label_quality_scores
 
     as_json = _check_format(format, out)
-    _choice(method, METHODS, "--method")
+    _choice(method, (*METHODS, "importance"), "--method")
+    if method == "importance":
+        return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
+                           feature_prefix, normalize, seed, quiet, as_json)
+    if pred_probs is None:
+        raise LabelError(f"--method {method} needs --pred-probs (or use --method importance with --features)")
+    if only_class is not None or top is not None or features is not None:
+        raise LabelError("--features, --class and --top go with --method importance; other methods score every row")
     if adjust and method == "confidence_weighted_entropy":
         raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
     if out is not None:
@@ -261,14 +327,50 @@ def score(
                      "lowest": results.records(lowest.head(20))})
 
 
+def _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
+                feature_prefix, normalize, seed, quiet, as_json):
+    """score --method importance: a review list from logistic-regression sensitivity on features."""
+    from labelcli import io, report, results
+    from labelcli.core.coreset import confused_class_pairs, importance_scores, review_order
+
+    if features is None:
+        raise LabelError("--method importance needs --features (the examples' features or embeddings)")
+    _check_top(top)
+    if out is not None:
+        io.check_output_path(out, [labels, pred_probs, features], allowed=TABLE_OUT)
+    inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
+                   quiet, False)
+    with report.progress(quiet) as bar:
+        bar.add_task("fitting logistic regression for importance", total=None)
+        importance = importance_scores(inputs.features, inputs.labels, len(inputs.classes), seed=seed, name=features)
+    order = review_order(importance, inputs.labels, class_index=_class_index(only_class, inputs.classes), top=top or 50)
+    probs = inputs.pred_probs
+    table = results.importance_table(order, importance, inputs.labels, inputs.classes,
+                                     predicted=None if probs is None else results.argmax_rows(probs))
+    pairs = None if probs is None else results.confused_pairs_table(
+        confused_class_pairs(inputs.labels, probs, top=5), inputs.classes)
+    if out is not None:
+        io.write_table(table, out, inputs=[labels, pred_probs, features])
+    report.importance(report.console(quiet), table, pairs, scope=only_class, out=out)
+    if as_json:
+        _print_json({"method": "importance", "class": only_class, "review": results.records(table),
+                     "confused_pairs": None if pairs is None else results.records(pairs)})
+
+
 @app.command()
 def health(
     labels: Labels, pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Predicted probabilities, N x K.")],
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write the summary as JSON (.json) or '-' for stdout.")] = None,
     fail_above: Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the estimated noise rate exceeds this (e.g. 0.05).")] = None,
     top_pairs: Annotated[int, typer.Option("--top-pairs", help="How many overlapping class pairs to report.")] = 20,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance.")] = None,
+    fail_above_outliers: Annotated[Optional[float], typer.Option("--fail-above-outliers", help="With --features: exit 1 when the outlier rate exceeds this.")] = None,
+    fail_above_duplicates: Annotated[Optional[float], typer.Option("--fail-above-duplicates", help="With --features: exit 1 when the duplicate rate exceeds this (e.g. 0.01).")] = None,
+    fail_on_imbalance: Annotated[bool, typer.Option("--fail-on-imbalance", help="With --features: exit 1 when a class is far below its expected share.")] = False,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, multi_label: MultiLabel = None, label_sep: LabelSep = ",",
+    feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
+    label_sep: LabelSep = ",", k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None,
+    outlier_threshold: OutlierThreshold = None,
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
@@ -277,11 +379,15 @@ def health(
     from labelcli.core.validate import check_classes_present
 
     as_json = _check_format(format, out)
-    if fail_above is not None and not 0.0 <= fail_above <= 1.0:
-        raise LabelError(f"--fail-above is a noise rate in [0, 1], got {fail_above}")
+    for option, rate in (("--fail-above", fail_above), ("--fail-above-outliers", fail_above_outliers),
+                         ("--fail-above-duplicates", fail_above_duplicates)):
+        if rate is not None and not 0.0 <= rate <= 1.0:
+            raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
+    if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
+        raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs], allowed=(".json",))
-    inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
+        io.check_output_path(out, [labels, pred_probs, features], allowed=(".json",))
+    inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
                    quiet, multi_label, label_sep)
     if inputs.multi_label:
         from labelcli.core import multilabel
@@ -290,16 +396,38 @@ def health(
                                             top_pairs=top_pairs)
     else:
         check_classes_present(inputs.labels, len(inputs.classes), name=labels)
+        _check_class_pairs_fit(len(inputs.classes), name=pred_probs)
         summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, top_pairs=top_pairs)
     doc = summary.to_dict()
+    feats = None
+    if features is not None:
+        feats = _feature_checks(inputs, inputs.pred_probs, k, metric, dup_threshold, outlier_threshold, quiet)
+        doc["features"] = feats.to_dict(inputs.classes)
     if out is not None:
-        io.write_json(doc, out, inputs=[labels, pred_probs])
-    report.health(report.console(quiet), summary, results.health_class_table(summary),
+        io.write_json(doc, out, inputs=[labels, pred_probs, features])
+    con = report.console(quiet)
+    report.health(con, summary, results.health_class_table(summary),
                   results.health_pairs_table(summary), fail_above=fail_above, out=out)
+    if feats is not None:
+        report.feature_issues(con, doc["features"], [])
     if as_json:
         _print_json(doc)
+    failed = []
     if fail_above is not None and summary.noise_rate > fail_above:
-        report.gate_failed(f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
+        failed.append(f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
+    if feats is not None:
+        f = doc["features"]
+        if fail_above_outliers is not None and f["outlier_rate"] > fail_above_outliers:
+            failed.append(f"outlier rate {f['outlier_rate']:.2%} is above --fail-above-outliers {fail_above_outliers:g}")
+        if fail_above_duplicates is not None and f["duplicate_rate"] > fail_above_duplicates:
+            failed.append(f"duplicate rate {f['duplicate_rate']:.2%} is above --fail-above-duplicates {fail_above_duplicates:g}")
+        bal = f.get("class_balance")
+        if fail_on_imbalance and bal is not None and (bal["imbalanced"] or bal["underpopulated_classes"]):
+            rare = bal["imbalanced_classes"] + bal["underpopulated_classes"]
+            failed.append(f"class imbalance: {', '.join(dict.fromkeys(rare))} far below the expected share (--fail-on-imbalance)")
+    for message in failed:
+        report.gate_failed(message)
+    if failed:
         raise typer.Exit(1)
 
 
@@ -315,13 +443,22 @@ def _usage_error(e: Exception) -> bool:
     return getattr(e, "exit_code", None) == 2 and hasattr(e, "format_message")
 
 
+def _say(line: str) -> None:
+    """Write the one stderr line; with stderr closed (`2>&-`) the exit code must still be right."""
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except Exception:  # noqa: BLE001 - sys.stderr is None, EBADF, EPIPE: nothing left to tell
+        pass
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app; turn every failure into an exit code and one line."""
     args = sys.argv[1:] if argv is None else argv
     try:
         code = app(args=args, prog_name="labelcli", standalone_mode=False)
     except LabelError as e:
-        sys.stderr.write(f"Error: {_one_line(e)}\n")
+        _say(f"Error: {_one_line(e)}\n")
         code = 2
     except (typer.Exit, typer.Abort, KeyboardInterrupt) as e:
         code = getattr(e, "exit_code", 130)
@@ -334,14 +471,14 @@ def main(argv: list[str] | None = None) -> None:
         elif _usage_error(e):
             ctx = getattr(e, "ctx", None)
             cmd = ctx.command_path if ctx is not None else "labelcli"
-            sys.stderr.write(f"Error: {_one_line(e.format_message())} (see '{cmd} --help')\n")
+            _say(f"Error: {_one_line(e.format_message())} (see '{cmd} --help')\n")
             code = 2
         elif name in ("Exit", "Abort"):
             code = getattr(e, "exit_code", 1)
         elif "--debug" in args:
             raise
         else:  # a bug: keep it to one line unless asked
-            sys.stderr.write(f"Error: internal error ({name}: {_one_line(e)}); "
-                             "this is a bug, rerun with --debug for the traceback\n")
+            _say(f"Error: internal error ({name}: {_one_line(e)}); "
+                 "this is a bug, rerun with --debug for the traceback\n")
             code = 3
     sys.exit(code if isinstance(code, int) else 0)

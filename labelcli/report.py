@@ -26,6 +26,8 @@ def progress(quiet: bool = False):
 
 
 def _fmt(value) -> str:
+    if value is None or type(value).__name__ == "NAType":
+        return "-"
     if isinstance(value, bool):
         return "yes" if value else ""
     if isinstance(value, float):
@@ -50,6 +52,9 @@ HEADERS = {
     "joint_probability": "joint p",
     "num_overlapping": "examples",
     "a_instead_of_b": "a->b",
+    "issue_type": "issues",
+    "outlier_score": "outlier score",
+    "duplicate_set": "set",
     "b_instead_of_a": "b->a",
 }
 
@@ -79,6 +84,7 @@ def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_b
                 out=None, cv_accuracy=None, show: int = 20, remaining=None, scope=None) -> None:
     share = num_issues / num_examples if num_examples else 0.0
     multi = "suspect_tags" in top_df.columns
+    top_df = top_df.drop(columns=[c for c in FEATURE_COLUMNS if c in top_df.columns])
     lines = [
         f"[bold]{num_issues:,}[/bold] likely label issues in {num_examples:,} examples"
         f" ({share:.1%}), {num_classes} {'tags (multi-label)' if multi else 'classes'}",
@@ -99,6 +105,54 @@ def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_b
         con.print(_table(top_df, title, limit=show))
     con.print(_table(class_df, "Tags that look wrong most often" if multi else "Issues by given class",
                      limit=20, pct=("share",)))
+
+
+FEATURE_COLUMNS = ("issue_type", "outlier_score", "is_outlier", "duplicate_set")
+SECTION_TITLES = {
+    "label": "label issues",
+    "conflicting_duplicate": "near duplicates whose labels disagree (label issues too)",
+    "outlier": "outliers (far from their nearest neighbours)",
+    "near_duplicate": "near duplicates (same content, same label)",
+}
+
+
+def feature_issues(con, doc: dict, sections, *, show: int = 10) -> None:
+    """One section per feature-space issue type: how many, and the worst examples."""
+    lines = [
+        f"{doc['k']} nearest neighbours ({doc['metric']}): [bold]{doc['num_outliers']:,}[/bold] outliers"
+        f" ({doc['outlier_rate']:.1%}), [bold]{doc['num_duplicate_sets']:,}[/bold] near-duplicate sets"
+        f" holding {doc['num_in_duplicate_sets']:,} examples (duplicate rate {doc['duplicate_rate']:.1%}),"
+        f" {doc['num_in_conflicting_sets']:,} in sets whose labels disagree",
+    ]
+    bal = doc.get("class_balance")
+    if bal is not None:
+        ratio = bal["largest_to_smallest"]
+        lines.append(f"class balance: rarest class {bal['rarest_class']}, largest/smallest "
+                     f"{'inf' if ratio is None else f'{ratio:.1f}'}x"
+                     + (f"; [bold red]imbalanced[/bold red]: {', '.join(bal['imbalanced_classes'])}" if bal["imbalanced"] else "")
+                     + (f"; underpopulated: {', '.join(bal['underpopulated_classes'])}" if bal["underpopulated_classes"] else ""))
+    _headline(con, "feature-space checks", lines, "red" if doc["num_outliers"] or doc["num_in_conflicting_sets"] else "green")
+    for kind, count, rows in sections:
+        if kind == "label" or not count:
+            continue
+        cols = [c for c in rows.columns if c not in ("is_label_issue", "is_outlier", "predicted_labels")]
+        if kind != "outlier":
+            cols = [c for c in cols if c != "outlier_score"]
+        con.print(_table(rows[cols], f"{count:,} {SECTION_TITLES[kind]}", limit=show))
+
+
+def importance(con, table, pairs, *, scope=None, out=None, show: int = 20) -> None:
+    where = f" in class {scope}" if scope else ""
+    lines = [f"review list: the {len(table):,} most important examples{where} (high importance = look first)",
+             "importance = how much the example can weigh in a logistic regression's loss (mean 1)"]
+    if out:
+        lines.append(f"list written to {out}")
+    _headline(con, "labelcli score --method importance", lines)
+    con.print(_table(table, "Review next", limit=show))
+    if pairs is not None and len(pairs):
+        con.print(_table(pairs, "Classes the model confuses most (a class to review first)", limit=5, pct=("rate",)))
+    elif pairs is None and scope is None:
+        con.print("[dim]pass --pred-probs to see which classes the model confuses most[/dim]")
 
 
 def scores(con, *, num_examples, method, lowest_df, out=None, show: int = 10) -> None:

@@ -186,3 +186,104 @@ def _py(v):
     if isinstance(v, float) and not np.isfinite(v):
         return None
     return v
+
+
+# ------------------------------------------------------------------------- feature-space checks
+
+
+def combined_issues_table(issues, feats, labels: np.ndarray, classes, *, include_all: bool = False,
+                          top: int | None = None, sep: str = ",", only: np.ndarray | None = None):
+    """Label issues plus the feature-space ones, one row per example.
+
+    ``issue_type`` lists every check that flags the row (label, conflicting_duplicate, outlier,
+    near_duplicate). Rows come grouped by their first type: label issues by label score, duplicate
+    sets together (lowest set first), outliers by outlier score; ``top`` applies within each
+    group, so a short listing still shows every kind of issue.
+    """
+    from labelcli._tags import format_tags
+    from labelcli.core.featurecheck import ISSUE_TYPES
+
+    base = issues_table(issues, labels, classes, include_all=True, sep=sep)
+    rows = base["index"].to_numpy()
+    conflicting = feats.conflicting[rows]
+    kinds = np.stack([issues.mask[rows], conflicting, feats.outliers.is_outlier[rows],
+                      feats.in_duplicate_set[rows] & ~conflicting], axis=1)
+    flagged = kinds.any(axis=1)
+    primary = np.where(flagged, kinds.argmax(axis=1), len(ISSUE_TYPES))
+    set_id = feats.duplicates.set_id[rows]
+    position = np.arange(len(rows), dtype=np.float64)  # label-score rank (flagged first)
+    secondary = np.select([primary == 1, primary == 2, primary == 3],
+                          [set_id, feats.outliers.scores[rows], set_id], position)
+    order = np.lexsort((position, secondary, primary))
+    keep = np.ones(len(rows), dtype=bool) if include_all else flagged
+    if only is not None:
+        keep &= only[rows]
+    order = order[keep[order]]
+    if top is not None:
+        group = primary[order]
+        starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
+        first = np.repeat(starts, np.diff(np.r_[starts, len(group)]))
+        order = order[np.arange(len(order)) - first < top]
+    table = base.iloc[order].reset_index(drop=True)
+    ids = set_id[order]
+    return table.assign(
+        issue_type=format_tags(kinds[order], ISSUE_TYPES, ","),
+        outlier_score=feats.outliers.scores[rows[order]],
+        is_outlier=feats.outliers.is_outlier[rows[order]],
+        duplicate_set=_nullable(ids),
+    )
+
+
+def _nullable(ids: np.ndarray):
+    import pandas as pd
+
+    return pd.arrays.IntegerArray(np.where(ids >= 0, ids, 0).astype(np.int64), ids < 0)  # -1 -> missing
+
+
+def issue_type_sections(table, feats, label_count: int) -> list[tuple[str, int, object]]:
+    """(issue type, how many examples, its rows in the table) for the report, in type order."""
+    from labelcli.core.featurecheck import ISSUE_TYPES
+
+    counts = {
+        "label": label_count,
+        "conflicting_duplicate": int(np.count_nonzero(feats.conflicting)),
+        "outlier": int(np.count_nonzero(feats.outliers.is_outlier)),
+        "near_duplicate": int(np.count_nonzero(feats.in_duplicate_set & ~feats.conflicting)),
+    }
+    types = table["issue_type"].astype(str)
+    order_by = {"outlier": ["outlier_score"], "conflicting_duplicate": ["duplicate_set", "index"],
+                "near_duplicate": ["duplicate_set", "index"]}
+    out = []
+    for kind in ISSUE_TYPES:  # four sections, not a loop over examples
+        rows = table[types.str.contains(f"(?:^|,){kind}(?:,|$)").to_numpy(dtype=bool)]
+        if kind in order_by:
+            rows = rows.sort_values(order_by[kind], kind="stable")
+        out.append((kind, counts[kind], rows))
+    return out
+
+
+def importance_table(order: np.ndarray, importance: np.ndarray, labels: np.ndarray, classes,
+                     predicted: np.ndarray | None = None):
+    """A review list: rows in the given order with their importance (high = look first)."""
+    import pandas as pd
+
+    df = pd.DataFrame({"index": order.astype(np.int64), "given_label": _names(classes, labels[order])})
+    if predicted is not None:
+        df["predicted_label"] = _names(classes, predicted[order])
+    df["importance"] = importance[order]
+    df["review_rank"] = np.arange(1, len(order) + 1)
+    return df
+
+
+def argmax_rows(pred_probs: np.ndarray) -> np.ndarray:
+    """The most probable class of each row."""
+    return pred_probs.argmax(axis=1)
+
+
+def confused_pairs_table(pairs, classes):
+    """Class pairs a model confuses most (both directions), for choosing a class to review."""
+    import pandas as pd
+
+    names = np.asarray(classes, dtype=object)
+    return pd.DataFrame({"class_a": names[pairs.pair_a], "class_b": names[pairs.pair_b],
+                         "confused": pairs.counts, "rate": pairs.rates})

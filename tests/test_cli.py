@@ -268,6 +268,9 @@ def test_find_issues_with_only_features_cross_validates(tmp_path, is_error):
     assert 0.8 < doc["cv_accuracy"] < 0.97
     assert "cross-validation" in r.stderr
     t = read_table(out)
+    # --features also runs the feature-space checks: their rows carry issue_type without "label".
+    assert "features" in doc and t["issue_type"].notna().all()
+    t = t[t["is_label_issue"]]
     assert len(t) == doc["num_issues"] > 0
     idx = t["index"].to_numpy()
     precision, recall = is_error[idx].mean(), is_error[idx].sum() / is_error.sum()
