@@ -9,47 +9,101 @@ Every command-line feature is a Python function here, taking and returning numpy
 Multi-label (tag) data has the same functions in ``labelcli.multilabel``, taking an N x K 0/1
 tag matrix and N x K per-tag probabilities.
 """
-from labelcli.core import multilabel
-from labelcli.core.counting import (
-    NoiseEstimate,
-    calibrate_confident_joint,
-    class_priors,
-    confident_joint,
-    estimate_joint,
-    estimate_noise_matrices,
-    num_label_issues,
-    per_class_thresholds,
-)
-from labelcli.core.filtering import FILTERS, LabelIssues, find_label_issues
-from labelcli.core.health import HealthSummary, health_summary
-from labelcli.core.multilabel import MultiLabelHealth, MultiLabelIssues, TagQuality
-from labelcli.core.ranking import METHODS, label_quality_scores
-from labelcli.core.stratify import check_tag_counts, multilabel_stratified_folds
-from labelcli.errors import LabelError
+# Names are resolved on first use (PEP 562), so `import labelcli` and `labelcli --help` stay fast:
+# numpy and the core load only when a function is actually used.
+_WHERE = {
+    "multilabel": "labelcli.core.multilabel",
+    "confused_class_pairs": "labelcli.core.coreset",
+    "importance_scores": "labelcli.core.coreset",
+    "review_order": "labelcli.core.coreset",
+    "NoiseEstimate": "labelcli.core.counting",
+    "calibrate_confident_joint": "labelcli.core.counting",
+    "class_priors": "labelcli.core.counting",
+    "confident_joint": "labelcli.core.counting",
+    "estimate_joint": "labelcli.core.counting",
+    "estimate_noise_matrices": "labelcli.core.counting",
+    "num_label_issues": "labelcli.core.counting",
+    "per_class_thresholds": "labelcli.core.counting",
+    "FILTERS": "labelcli.core.filtering",
+    "LabelIssues": "labelcli.core.filtering",
+    "find_label_issues": "labelcli.core.filtering",
+    "FeatureIssues": "labelcli.core.featurecheck",
+    "check_features": "labelcli.core.featurecheck",
+    "HealthSummary": "labelcli.core.health",
+    "health_summary": "labelcli.core.health",
+    "MultiLabelHealth": "labelcli.core.multilabel",
+    "MultiLabelIssues": "labelcli.core.multilabel",
+    "TagQuality": "labelcli.core.multilabel",
+    "ClassBalance": "labelcli.core.neighbors",
+    "DuplicateSets": "labelcli.core.neighbors",
+    "KnnGraph": "labelcli.core.neighbors",
+    "OutlierResult": "labelcli.core.neighbors",
+    "class_balance": "labelcli.core.neighbors",
+    "knn_graph": "labelcli.core.neighbors",
+    "near_duplicate_sets": "labelcli.core.neighbors",
+    "ood_scores_from_pred_probs": "labelcli.core.neighbors",
+    "outlier_scores": "labelcli.core.neighbors",
+    "METHODS": "labelcli.core.ranking",
+    "label_quality_scores": "labelcli.core.ranking",
+    "check_tag_counts": "labelcli.core.stratify",
+    "multilabel_stratified_folds": "labelcli.core.stratify",
+    "LabelError": "labelcli.errors",
+}
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'labelcli' has no attribute {name!r}")
+    import importlib
+
+    mod = importlib.import_module(module)
+    value = mod if name == module.rsplit(".", 1)[-1] and not hasattr(mod, name) else getattr(mod, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(__all__)
+
+
 __all__ = [
+    "ClassBalance",
+    "DuplicateSets",
     "FILTERS",
-    "METHODS",
+    "FeatureIssues",
     "HealthSummary",
+    "KnnGraph",
     "LabelError",
     "LabelIssues",
+    "METHODS",
     "MultiLabelHealth",
     "MultiLabelIssues",
-    "TagQuality",
     "NoiseEstimate",
+    "OutlierResult",
+    "TagQuality",
     "calibrate_confident_joint",
+    "check_features",
     "check_tag_counts",
+    "class_balance",
     "class_priors",
     "confident_joint",
+    "confused_class_pairs",
     "estimate_joint",
     "estimate_noise_matrices",
     "find_label_issues",
     "health_summary",
+    "importance_scores",
+    "knn_graph",
     "label_quality_scores",
     "multilabel",
     "multilabel_stratified_folds",
+    "near_duplicate_sets",
     "num_label_issues",
+    "ood_scores_from_pred_probs",
+    "outlier_scores",
     "per_class_thresholds",
+    "review_order",
 ]

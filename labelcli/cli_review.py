@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 
 from labelcli.cli import (
@@ -166,6 +165,8 @@ def fix_cmd(
 
 
 def _table(path: str, what: str, required: tuple[str, ...]):
+    import numpy as np
+
     from labelcli import io
 
     df = io.read_table(path)
@@ -178,8 +179,10 @@ def _table(path: str, what: str, required: tuple[str, ...]):
     return df
 
 
-def _check_given(df, path: str, inputs, idx: np.ndarray) -> None:
+def _check_given(df, path: str, inputs, idx) -> None:
     """A table made from other labels is a stale table: its given_label must match the labels."""
+    import numpy as np
+
     from labelcli.core.fixing import class_indices
 
     if "given_label" not in df.columns:
@@ -194,6 +197,8 @@ def _check_given(df, path: str, inputs, idx: np.ndarray) -> None:
 
 
 def _read_decisions(path: str, inputs):
+    import numpy as np
+
     from labelcli.core import fixing
 
     df = _table(path, "decisions", ("index", "action"))
@@ -205,6 +210,8 @@ def _read_decisions(path: str, inputs):
 
 
 def _auto_decisions(path: str, inputs, auto: str, fraction, threshold):
+    import numpy as np
+
     from labelcli.core import fixing
 
     df = _table(path, "issues", ("index", "predicted_label", "label_score", "is_label_issue"))
@@ -223,6 +230,8 @@ def _auto_decisions(path: str, inputs, auto: str, fraction, threshold):
 
 def _label_writer(labels_path: str, label_col: str, classes):
     """Class index -> the value written: names stay names, integer labels stay integers."""
+    import numpy as np
+
     from labelcli import io
 
     src = io.read_table(labels_path)
@@ -241,6 +250,8 @@ def _label_writer(labels_path: str, label_col: str, classes):
 
 
 def _write_fixed(result, as_label, out: str, srcs) -> None:
+    import numpy as np
+
     import pandas as pd
 
     from labelcli import io
@@ -260,6 +271,8 @@ def _write_fixed(result, as_label, out: str, srcs) -> None:
 
 
 def _changelog_table(result, as_label):
+    import numpy as np
+
     import pandas as pd
 
     new = as_label(np.maximum(result.log_new, 0))
