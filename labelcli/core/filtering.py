@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -9,12 +10,22 @@ from labelcli.core import validate as v
 from labelcli.core.counting import (
     _calibrate,
     _label_counts,
-    _raw_confident_joint,
-    argmax_is_given,
+    _raw_confident_joint,  # noqa: F401  (imported from here by other modules)
+    _self_confidence,
+    argmax_is_given,  # noqa: F401
+    checked_scan,
+    count_issues,
     round_preserving_row_totals,
     rows_by_class,
 )
-from labelcli.core.ranking import METHODS, _label_quality_scores, order_by_score
+from labelcli.core.ranking import (
+    METHODS,
+    _label_quality_scores,
+    first_n_by_key,
+    first_n_by_key_rows,
+    first_n_by_key_columns,
+    order_by_score,
+)
 
 FILTERS = (
     "prune_by_noise_rate",
@@ -69,37 +80,115 @@ def _prune_counts(cal_cj, label_counts, min_examples_per_class, frac_noise, num_
     return pcm
 
 
+# Classes with at most this many rows select all their cells at once (one partition over a
+# cells x rows matrix); bigger ones with at most MATRIX_CELLS_MAX keys narrow every cell with a
+# sampled cut first (first_n_by_key_columns); the biggest go cell by cell.
+SMALL_CLASS_ROWS = 2048
+MATRIX_CELLS_MAX = 1 << 21
+
+
+def margin_picks(own: np.ndarray, sub: np.ndarray, cols: np.ndarray, counts: np.ndarray):
+    """The rows of one given class k picked by its noise-rate cells (k -> j).
+
+    own: p[k] of the class's rows (in row order); sub[:, cols[i]]: p[j] of cell i's class j.
+    For cell i, the counts[i] rows with the largest margin p[j] - p[k], ties to the earlier row:
+    the first counts[i] of a stable ascending sort of the key p[k] - p[j] (the exact negation of
+    the margin). Returns (cell index, row position), one pair per pick.
+    """
+    n = len(own)
+    if n <= SMALL_CLASS_ROWS:
+        keys = np.subtract(own, sub[:, cols].T, order="C")  # cells x rows
+        return np.nonzero(first_n_by_key_rows(keys, counts))
+    # Cells taking a small share of the rows: a sampled cut narrows them all at once; the others
+    # (and everything when the matrix would be large) cell by cell.
+    few = np.flatnonzero(8 * counts <= n) if n * len(cols) <= MATRIX_CELLS_MAX else np.zeros(0, np.intp)
+    cells, picks = [], []
+    if len(few) >= 16:  # below that, per-cell partitions are cheaper
+        # rows x cells keys, C-ordered like sub (no transposes); all columns when most are needed
+        if 2 * len(few) >= sub.shape[1]:
+            wanted = np.zeros(sub.shape[1], dtype=np.int64)
+            wanted[cols[few]] = counts[few]
+            c, p = first_n_by_key_columns(own[:, None] - sub, wanted)
+            c = np.searchsorted(cols, c)  # column -> cell index (cols is sorted)
+        else:
+            c, p = first_n_by_key_columns(own[:, None] - sub[:, cols[few]], counts[few])
+            c = few[c]
+        cells.append(c)
+        picks.append(p)
+    else:
+        few = few[:0]
+    for i in np.setdiff1d(np.arange(len(cols)), few):  # a loop over classes
+        picked = first_n_by_key(own - sub[:, cols[i]], counts[i])
+        cells.append(np.full(len(picked), i))
+        picks.append(picked)
+    return np.concatenate(cells), np.concatenate(picks)
+
+
+def class_columns(pred_probs: np.ndarray, rows: np.ndarray, k: int, cols: np.ndarray, buffer=None):
+    """(own, sub, cols') with own = p[rows, k] and sub[:, cols'] = p[rows][:, cols]: gathered
+    element by element when few columns are needed (no full-row copies at large K), else as
+    whole rows (one copy, into ``buffer`` when given; columns are then strided views)."""
+    kk = pred_probs.shape[1]
+    if pred_probs.flags.c_contiguous and 4 * (len(cols) + 1) < kk:
+        sub = np.take(pred_probs.reshape(-1), rows[:, None] * kk + np.concatenate(([k], cols)))
+        return sub[:, 0], sub, np.arange(1, len(cols) + 1)
+    if buffer is None:
+        sub = pred_probs.take(rows, axis=0)
+    else:
+        sub = np.take(pred_probs, rows, axis=0, out=buffer[: len(rows)], mode="clip")
+    return np.ascontiguousarray(sub[:, k]), sub, cols
+
+
+def noise_rate_mask(pred_probs, by_class, pcm, min_examples_per_class) -> np.ndarray:
+    """prune_by_noise_rate: per cell (k -> j) the pcm[j, k] rows labeled k with the largest margin."""
+    n, k_all = pred_probs.shape
+    order, bounds = by_class
+    mask = np.zeros(n, dtype=bool)
+    buffer = np.empty((int(np.diff(bounds).max()), k_all), dtype=pred_probs.dtype)  # reused by every class
+    for k in range(k_all):  # a loop over classes; every step is vectorised over its rows
+        rows = order[bounds[k] : bounds[k + 1]]
+        # Classes at or below min_examples_per_class, and single-example classes, are left alone.
+        if len(rows) <= max(min_examples_per_class, 1):
+            continue
+        cols = np.flatnonzero(pcm[:, k] > 0)
+        cols = cols[cols != k]
+        if len(cols):
+            _, pos = margin_picks(*class_columns(pred_probs, rows, k, cols, buffer), pcm[cols, k])
+            mask[rows[pos]] = True
+    return mask
+
+
+def class_prune_mask(self_conf, by_class, pcm, min_examples_per_class) -> np.ndarray:
+    """prune_by_class: per given class k, the rows labeled k with the lowest p[k], keeping pcm[k, k]."""
+    order, bounds = by_class
+    mask = np.zeros(len(self_conf), dtype=bool)
+    for k in range(len(bounds) - 1):  # a loop over classes
+        rows = order[bounds[k] : bounds[k + 1]]
+        if len(rows) <= max(min_examples_per_class, 1):
+            continue
+        num = len(rows) - pcm[k, k]
+        if num >= 1:
+            mask[rows[first_n_by_key(self_conf[rows], num)]] = True
+    return mask
+
+
+def lowest_mask(scores: np.ndarray, num: int) -> np.ndarray:
+    """The num lowest scores (ties to the earlier row)."""
+    mask = np.zeros(len(scores), dtype=bool)
+    mask[first_n_by_key(scores, num)] = True
+    return mask
+
+
 def _prune(labels, pred_probs, pcm, min_examples_per_class, by_noise_rate: bool) -> np.ndarray:
     """Per given class k: flag the rows that the prune counts assign away from k.
 
     by_noise_rate: for each cell (k -> j), the rows with the largest margin p[j] - p[k];
     otherwise (by class): the rows with the lowest p[k]. Ties go to the earlier row.
     """
-    n, k_all = pred_probs.shape
-    mask = np.zeros(n, dtype=bool)
-    order, bounds = rows_by_class(labels, k_all)
-    for k in range(k_all):  # a loop over classes; every step is vectorised over its rows
-        rows = order[bounds[k] : bounds[k + 1]]
-        # Classes at or below min_examples_per_class, and single-example classes, are left alone.
-        if len(rows) <= max(min_examples_per_class, 1):
-            continue
-        counts = pcm[:, k]
-        if by_noise_rate:
-            cols = np.flatnonzero(counts > 0)
-            cols = cols[cols != k]
-            if len(cols) == 0:
-                continue
-            sub = pred_probs[rows]
-            margins = sub[:, cols] - sub[:, [k]]
-            ranked = np.argsort(-margins, axis=0, kind="stable")
-            take = np.arange(len(rows))[:, None] < counts[cols][None, :]
-            mask[rows[ranked[take]]] = True
-        else:
-            num = len(rows) - counts[k]
-            if num >= 1:
-                lowest = np.argsort(pred_probs[rows, k], kind="stable")[:num]
-                mask[rows[lowest]] = True
-    return mask
+    by_class = rows_by_class(labels, pred_probs.shape[1])
+    if by_noise_rate:
+        return noise_rate_mask(pred_probs, by_class, pcm, min_examples_per_class)
+    return class_prune_mask(_self_confidence(labels, pred_probs), by_class, pcm, min_examples_per_class)
 
 
 def _check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, k):
@@ -138,36 +227,47 @@ def find_label_issues(
     ``low_normalized_margin``. frac_noise, num_to_remove_per_class and min_examples_per_class
     tune the pruning filters. rank_by: the label quality score used to order the flagged rows.
     """
-    y, p = v.check_inputs(labels, pred_probs)
+    y, p, check = v.check_inputs_deferred(labels, pred_probs)
     k = p.shape[1]
+    by_class = rows_by_class(y, k)
+    p, sc, scan = checked_scan(y, p, by_class, check, pred_probs)
     _check_options(filter_by, rank_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k)
-    counts = _label_counts(y, k)
-    raw_cj, off_diagonal = _raw_confident_joint(y, p)
-    agrees = argmax_is_given(y, p)
-
+    pcm = None
     if filter_by in PRUNING:
-        given = raw_cj if confident_joint is None else v.check_class_matrix(confident_joint, k, name="confident_joint")
-        cal = _calibrate(given, counts)
-        pcm = _prune_counts(cal, counts, min_examples_per_class, frac_noise, num_to_remove_per_class)
+        counts = _label_counts(y, k)
+        given = (
+            scan.joint
+            if confident_joint is None
+            else v.check_class_matrix(confident_joint, k, name="confident_joint")
+        )
+        pcm = _prune_counts(_calibrate(given, counts), counts, min_examples_per_class, frac_noise, num_to_remove_per_class)
+    noise_rate = partial(noise_rate_mask, p, by_class, pcm, min_examples_per_class)
+    low = partial(_label_quality_scores, y, p, filter_by[len("low_") :]) if filter_by.startswith("low_") else None
+    mask = issues_mask(filter_by, y, sc, scan, by_class, pcm, min_examples_per_class, noise_rate, low)
+    predicted = scan.predicted
+    del scan, by_class, noise_rate, low  # per-row temporaries: freed before the outputs are made
+    scores = sc.astype(np.float64) if rank_by == "self_confidence" else _label_quality_scores(y, p, rank_by)
+    del sc
+    ranking = order_by_score(np.flatnonzero(mask), scores)
+    return LabelIssues(mask, ranking, scores, predicted, filter_by, rank_by)
+
+
+def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_per_class, noise_rate, low):
+    """The flagged rows of one filter, from the per-row scan; noise_rate() and low() compute the
+    parts that need pred_probs again (the noise-rate selection, low_* scores)."""
+    if filter_by in PRUNING:
         mask = None
         if filter_by in ("prune_by_class", "both"):
-            mask = _prune(y, p, pcm, min_examples_per_class, by_noise_rate=False)
+            mask = class_prune_mask(self_conf, by_class, pcm, min_examples_per_class)
         if filter_by in ("prune_by_noise_rate", "both"):
-            by_rate = _prune(y, p, pcm, min_examples_per_class, by_noise_rate=True)
+            by_rate = noise_rate()
             mask = by_rate if mask is None else mask & by_rate
     elif filter_by == "confident_learning":
-        mask = off_diagonal.copy()
+        mask = scan.off_diagonal.copy()
     elif filter_by == "predicted_neq_given":
-        mask = p.argmax(axis=1) != y
+        mask = scan.predicted != labels
     else:  # low_self_confidence / low_normalized_margin: the lowest-scoring rows, as many as
         # the confident joint estimates there are issues.
-        num = int(np.count_nonzero(off_diagonal & ~agrees))
-        low = _label_quality_scores(y, p, filter_by[len("low_") :])
-        mask = np.zeros(len(y), dtype=bool)
-        mask[np.argsort(low, kind="stable")[:num]] = True
-    if not filter_by.startswith("low_"):
-        mask &= ~agrees
-
-    scores = _label_quality_scores(y, p, rank_by)
-    ranking = order_by_score(np.flatnonzero(mask), scores)
-    return LabelIssues(mask, ranking, scores, p.argmax(axis=1), filter_by, rank_by)
+        return lowest_mask(low(), count_issues(scan))
+    mask &= ~scan.agrees
+    return mask

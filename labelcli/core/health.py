@@ -11,10 +11,11 @@ from labelcli.core.counting import (
     _joint_from_calibrated,
     _label_counts,
     _latent,
-    _raw_confident_joint,
-    _self_confidence,
-    argmax_is_given,
+    checked_scan,
+    count_issues,
+    rows_by_class,
 )
+from labelcli.core.ranking import first_n_by_key
 
 DIV_FLOOR = 1e-6
 
@@ -97,10 +98,7 @@ def top_indices(values: np.ndarray, top: int | None) -> np.ndarray:
         return np.argsort(-values, kind="stable")
     if top <= 0:
         return np.zeros(0, dtype=np.int64)
-    cut = np.partition(values, n - top)[n - top]  # the top-th largest value
-    above = np.flatnonzero(values > cut)
-    ties = np.flatnonzero(values == cut)[: top - len(above)]
-    chosen = np.concatenate([above, ties])
+    chosen = first_n_by_key(-values, top)  # the top largest, ties to the lower index
     return chosen[np.argsort(-values[chosen], kind="stable")]
 
 
@@ -115,22 +113,22 @@ def overlapping_pairs(joint: np.ndarray, num_examples: int, top: int | None = 20
 
 def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
     """Overall label health, per-class noise and the most overlapping class pairs."""
-    y, p = v.check_inputs(labels, pred_probs)
+    y, p, check = v.check_inputs_deferred(labels, pred_probs)
     n, k = p.shape
+    p, sc, scan = checked_scan(y, p, rows_by_class(y, k), check, pred_probs)
     names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
     if len(names) != k:
         raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
     counts = _label_counts(y, k)
-    raw_cj, off_diagonal = _raw_confident_joint(y, p)
-    num_issues = int(np.count_nonzero(off_diagonal & ~argmax_is_given(y, p)))
-    cal = _calibrate(raw_cj, counts)
+    num_issues = count_issues(scan)
+    cal = _calibrate(scan.joint, counts)
     joint = _joint_from_calibrated(cal)
     latent = _latent(cal, counts, converge=True)
 
     given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
     noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
     inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
-    sums = np.bincount(y, weights=_self_confidence(y, p), minlength=k)
+    sums = np.bincount(y, weights=sc, minlength=k)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)
