@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test bench fuzz lint clean
+.PHONY: demo test bench bench-knn fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,7 +52,14 @@ fuzz: $(VENV)/.installed-test
 	LABELCLI_FUZZ_SECONDS=$${LABELCLI_FUZZ_SECONDS:-600} $(BIN)/python -m pytest -q -s -p no:cacheprovider tests/test_fuzz.py
 
 bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/multilabel.py
 	$(BIN)/python bench/real_data.py
+	$(BIN)/python bench/knn.py --n 20000
+
+# The feature-space benchmark at N = 200k, D = 128 (cleanlab's side alone takes about an hour here).
+bench-knn: $(VENV)/.installed-bench
+	$(BIN)/python bench/knn.py --n 200000
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
