@@ -10,9 +10,7 @@ from labelcli.core import validate as v
 from labelcli.core.counting import (
     _calibrate,
     _label_counts,
-    _raw_confident_joint,  # noqa: F401  (imported from here by other modules)
     _self_confidence,
-    argmax_is_given,  # noqa: F401
     checked_scan,
     count_issues,
     round_preserving_row_totals,
@@ -191,11 +189,10 @@ def _prune(labels, pred_probs, pcm, min_examples_per_class, by_noise_rate: bool)
     return class_prune_mask(_self_confidence(labels, pred_probs), by_class, pcm, min_examples_per_class)
 
 
-def _check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, k):
+def check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k, *, per: str = "") -> None:
+    """The filter options shared by multi-class and multi-label (``per``: e.g. " (one per tag)")."""
     if filter_by not in FILTERS:
         raise v.LabelError(f"unknown filter '{filter_by}'; choose one of {', '.join(FILTERS)}")
-    if rank_by not in METHODS:
-        raise v.LabelError(f"unknown rank_by '{rank_by}'; choose one of {', '.join(METHODS)}")
     if not 0.0 <= frac_noise <= 1.0:
         raise v.LabelError(f"frac_noise must be in [0, 1], got {frac_noise}")
     if min_examples < 0:
@@ -206,7 +203,13 @@ def _check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, 
                 f"num_to_remove_per_class works only with {', '.join(PRUNING)}, not '{filter_by}'"
             )
         if len(num_to_remove) != k:
-            raise v.LabelError(f"num_to_remove_per_class needs {k} values, got {len(num_to_remove)}")
+            raise v.LabelError(f"num_to_remove_per_class needs {k} values{per}, got {len(num_to_remove)}")
+
+
+def _check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, k):
+    if filter_by in FILTERS and rank_by not in METHODS:
+        raise v.LabelError(f"unknown rank_by '{rank_by}'; choose one of {', '.join(METHODS)}")
+    check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k)
 
 
 def find_label_issues(

@@ -16,7 +16,7 @@ import numpy as np
 from labelcli.core import validate as v
 from labelcli.core.counting import _calibrate, _raw_confident_joint, argmax_is_given
 from labelcli.core.filtering import FILTERS as _MULTICLASS_FILTERS
-from labelcli.core.filtering import PRUNING, _prune, _prune_counts
+from labelcli.core.filtering import PRUNING, _prune, _prune_counts, check_filter_options
 from labelcli.core.health import top_indices
 from labelcli.core.ranking import CLIP, METHODS, order_by_score
 from labelcli.core.tagmatrix import as_label_matrix, as_multilabel_pred_probs, lists_to_matrix  # noqa: F401 (API)
@@ -170,20 +170,6 @@ class MultiLabelIssues:
     aggregation: str
 
 
-def _check_filter(filter_by, frac_noise, num_to_remove, min_examples, k) -> None:
-    if filter_by not in FILTERS:
-        raise LabelError(f"unknown filter '{filter_by}'; choose one of {', '.join(FILTERS)}")
-    if not 0.0 <= frac_noise <= 1.0:
-        raise LabelError(f"frac_noise must be in [0, 1], got {frac_noise}")
-    if min_examples < 0:
-        raise LabelError(f"min_examples_per_class must be >= 0, got {min_examples}")
-    if num_to_remove is not None:
-        if filter_by not in PRUNING:
-            raise LabelError(f"num_to_remove_per_class works only with {', '.join(PRUNING)}, not '{filter_by}'")
-        if len(num_to_remove) != k:
-            raise LabelError(f"num_to_remove_per_class needs {k} values (one per tag), got {len(num_to_remove)}")
-
-
 def find_label_issues(
     labels,
     pred_probs,
@@ -212,7 +198,8 @@ def find_label_issues(
     """
     y, p = _check_pair(labels, pred_probs)
     n, k = y.shape
-    _check_filter(filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k)
+    check_filter_options(filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k,
+                         per=" (one per tag)")
     _check_scoring(method, aggregation, alpha, temperature)
     tag_scores = _tag_scores(y, p, method)
     scores = _aggregate(tag_scores, aggregation, alpha, temperature)
