@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _inprocess import run_in_process
 
 HERE = Path(__file__).resolve().parent
 LABELCLI = Path(sys.executable).with_name("labelcli")
@@ -153,27 +154,6 @@ def needs_process(case: dict) -> bool:
             or case.get("needs_user", False) or case["labels"] == "-" or case.get("pred_probs") == "-")
 
 
-def _in_process(argv: list[str]) -> tuple[int, bytes, str]:
-    """labelcli.cli.main(argv) in this process: (exit code, stdout, stderr + any Python warnings)."""
-    import contextlib
-    import io
-    import warnings
-
-    from labelcli.cli import main
-
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = 0 if e.code is None else e.code
-    extra = "".join(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n" for w in caught)
-    return code, out.getvalue().encode(), extra + err.getvalue()
-
-
 def _run_one(case: dict, cmd: str, work: Path, in_process: bool = False) -> dict:
     case_dir, good_dir = work / "cases" / case["id"], work / "cases" / "_good"
     out_dir = work / "out" / case["id"] / cmd
@@ -187,7 +167,7 @@ def _run_one(case: dict, cmd: str, work: Path, in_process: bool = False) -> dict
         argv = argv[:-2]
     shell = f'ulimit -v {MEMORY_LIMIT_KB} 2>/dev/null; exec "$@" {case.get("redirect", "")}'
     if in_process:
-        code, stdout, stderr = _in_process(argv)
+        code, stdout, stderr = run_in_process(argv)
     else:
         # stdin: the case's bytes, then closed (a writer that stopped); else nothing (like /dev/null)
         feed = {"input": case["stdin"]} if "stdin" in case else {"stdin": subprocess.DEVNULL}

@@ -14,7 +14,6 @@ Every crash found is kept below as an explicit regression case (REGRESSIONS).
 """
 from __future__ import annotations
 
-import contextlib
 import gzip
 import io
 import os
@@ -22,7 +21,6 @@ import random
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +30,8 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from labelcli.cli import main
+from _inprocess import run_in_process
+
 from labelcli.errors import LabelError
 from labelcli.io import load_inputs
 
@@ -164,27 +163,11 @@ def check_loader(labels: str, probs: str) -> str:
         raise Crash(f"{type(e).__name__}: {e}") from e
 
 
-def run_main(argv: list[str]) -> tuple[int, str, str]:
-    """The console-script entry in-process; Python warnings count as stderr lines (the real
-    process would print them there)."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            main(argv)
-            code = 0
-        except SystemExit as e:
-            code = 0 if e.code is None else e.code
-    extra = "".join(f"{w.filename}:{w.lineno}: {w.category.__name__}: {w.message}\n" for w in caught)
-    return code, out.getvalue(), extra + err.getvalue()
-
-
 def check_cli(labels: str, probs: str, out_dir: Path, cmd: str = "find-issues") -> int:
     for f in out_dir.iterdir():
         f.unlink()
     target = out_dir / ("r.json" if cmd == "health" else "r.csv")
-    code, _, err = run_main([cmd, "-l", labels, "-p", probs, "-q", "--out", str(target)])
+    code, _, err = run_in_process([cmd, "-l", labels, "-p", probs, "-q", "--out", str(target)])
     if code == 0:
         if not target.is_file():
             raise Crash("exit 0 without the output file")
