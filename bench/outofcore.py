@@ -24,25 +24,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
+import procmem  # noqa: E402
 import synthetic  # noqa: E402
 
 FIELDS = ("mask", "ranking", "scores", "predicted")
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _reset_peak() -> None:
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
 
 
 def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dict:
@@ -53,8 +38,7 @@ def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dic
 
     import pyarrow.parquet  # noqa: F401  (imported before the baseline, as the CLI would)
 
-    _reset_peak()
-    base = _status("VmRSS")
+    base = procmem.reset_peak_rss()
     tracemalloc.start()
     t0 = time.perf_counter()
     passes: list = []
@@ -72,7 +56,7 @@ def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dic
     tracemalloc.stop()
     for f in FIELDS:
         np.save(WORK / f"ooc_{tag}_{mode}_{f}.npy", getattr(issues, f))
-    out = {"seconds": seconds, "peak_rss": _status("VmHWM"), "base_rss": base, "traced_peak": traced,
+    out = {"seconds": seconds, "peak_rss": procmem.peak_rss(), "base_rss": base, "traced_peak": traced,
            "issues": issues.num_issues}
     if mode == "stream":
         arr = np.load(probs, mmap_mode="r") if probs.endswith(".npy") else None

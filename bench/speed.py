@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
+import procmem  # noqa: E402
 import synthetic  # noqa: E402
 
 CASES = [(10_000, 10), (100_000, 10), (1_000_000, 10), (100_000, 100), (20_000, 1000), (200_000, 1000)]
@@ -51,30 +51,6 @@ NOTES_MARKER = "<!-- notes: kept by bench/speed.py when it rewrites this file --
 
 
 # --- worker: one measurement in this (fresh) process -----------------------------------------
-
-
-def _status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def _rss() -> int:
-    """Current resident memory; also resets the peak (VmHWM) to it, so that the peak measured
-    afterwards belongs to the code that runs next. (ru_maxrss would not do: on Linux it keeps
-    the parent's footprint across fork + exec.)"""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-    except OSError:
-        pass
-    return _status("VmRSS")
-
-
-def _peak_rss() -> int:
-    return _status("VmHWM") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def worker(tool: str, func: str, n: int, k: int) -> dict:
@@ -98,7 +74,7 @@ def worker(tool: str, func: str, n: int, k: int) -> dict:
         import cleanlab.filter
         import cleanlab.rank
     y, p = np.load(lp), np.load(pp)
-    rss0 = _rss()
+    rss0 = procmem.reset_peak_rss()
     t0 = time.perf_counter()
     if tool == "labelcli":
         if func == "find_label_issues":
@@ -120,7 +96,7 @@ def worker(tool: str, func: str, n: int, k: int) -> dict:
             out = np.concatenate([[h["overall_label_health_score"]], df["Label Noise"], df["Label Issues"]])
     seconds = time.perf_counter() - t0
     np.save(WORK / f"result_{tool}_{func}_{n}x{k}.npy", np.asarray(out))
-    return {"seconds": seconds, "rss_loaded": rss0, "rss_peak": _peak_rss(), "probs_bytes": p.nbytes}
+    return {"seconds": seconds, "rss_loaded": rss0, "rss_peak": procmem.peak_rss(), "probs_bytes": p.nbytes}
 
 
 def run_worker(tool: str, func: str, n: int, k: int) -> dict:
