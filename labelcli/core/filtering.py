@@ -7,10 +7,13 @@ from functools import partial
 import numpy as np
 
 from labelcli.core import validate as v
+from labelcli.core.adjusted import adjusted_scores_and_count
+from labelcli.core.defaults import defaults
 from labelcli.core.counting import (
     _calibrate,
     _label_counts,
     _self_confidence,
+    _thresholds,
     checked_scan,
     count_issues,
     round_preserving_row_totals,
@@ -26,6 +29,7 @@ from labelcli.core.ranking import (
 )
 
 FILTERS = (
+    "low_adjusted_margin",
     "prune_by_noise_rate",
     "prune_by_class",
     "both",
@@ -189,10 +193,11 @@ def _prune(labels, pred_probs, pcm, min_examples_per_class, by_noise_rate: bool)
     return class_prune_mask(_self_confidence(labels, pred_probs), by_class, pcm, min_examples_per_class)
 
 
-def check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k, *, per: str = "") -> None:
+def check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k, *, per: str = "",
+                         filters=FILTERS) -> None:
     """The filter options shared by multi-class and multi-label (``per``: e.g. " (one per tag)")."""
-    if filter_by not in FILTERS:
-        raise v.LabelError(f"unknown filter '{filter_by}'; choose one of {', '.join(FILTERS)}")
+    if filter_by not in filters:
+        raise v.LabelError(f"unknown filter '{filter_by}'; choose one of {', '.join(filters)}")
     if not 0.0 <= frac_noise <= 1.0:
         raise v.LabelError(f"frac_noise must be in [0, 1], got {frac_noise}")
     if min_examples < 0:
@@ -210,54 +215,79 @@ def _check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, 
     if filter_by in FILTERS and rank_by not in METHODS:
         raise v.LabelError(f"unknown rank_by '{rank_by}'; choose one of {', '.join(METHODS)}")
     check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k)
+    if filter_by == "low_adjusted_margin" and (frac_noise != 1.0 or min_examples != 1):
+        # cleanlab only warns that they are ignored outside the pruning filters; a silent no-op
+        # after a change of default would hide that the call no longer does what it asks
+        raise v.LabelError(
+            f"frac_noise and min_examples_per_class tune the pruning filters ({', '.join(PRUNING)}),"
+            " not low_adjusted_margin (the default); pass filter_by too"
+        )
 
 
 def find_label_issues(
     labels,
     pred_probs,
     *,
-    filter_by: str = "prune_by_noise_rate",
+    filter_by: str | None = None,
     frac_noise: float = 1.0,
     num_to_remove_per_class=None,
     min_examples_per_class: int = 1,
-    rank_by: str = "self_confidence",
+    rank_by: str | None = None,
     confident_joint=None,
+    compat: str | None = None,
 ) -> LabelIssues:
     """Flag likely label errors with confident learning and rank them, most suspect first.
 
-    filter_by: ``prune_by_noise_rate`` (default), ``prune_by_class``, ``both``,
-    ``confident_learning``, ``predicted_neq_given``, ``low_self_confidence``,
-    ``low_normalized_margin``. frac_noise, num_to_remove_per_class and min_examples_per_class
-    tune the pruning filters. rank_by: the label quality score used to order the flagged rows.
+    filter_by: ``low_adjusted_margin`` (labelcli's default: the lowest adjusted margins, as many
+    as the calibrated confident joint counts off its diagonal), ``prune_by_noise_rate``
+    (cleanlab's default), ``prune_by_class``, ``both``, ``confident_learning``,
+    ``predicted_neq_given``, ``low_self_confidence``, ``low_normalized_margin``. frac_noise,
+    num_to_remove_per_class and min_examples_per_class tune the pruning filters. rank_by: the
+    label quality score that orders the flagged rows (default ``adjusted_margin``).
+    compat="cleanlab": unset options take cleanlab 2.9's defaults, so results equal cleanlab's.
     """
+    profile = defaults(compat)
+    filter_by = profile.filter_by if filter_by is None else filter_by
+    rank_by = profile.rank_by if rank_by is None else rank_by
     y, p, check = v.check_inputs_deferred(labels, pred_probs)
     k = p.shape[1]
     by_class = rows_by_class(y, k)
     p, sc, scan = checked_scan(y, p, by_class, check, pred_probs)
     _check_options(filter_by, rank_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k)
     pcm = None
+    counts = _label_counts(y, k)
+    given = None if confident_joint is None else v.check_class_matrix(confident_joint, k, name="confident_joint")
     if filter_by in PRUNING:
-        counts = _label_counts(y, k)
-        given = (
-            scan.joint
-            if confident_joint is None
-            else v.check_class_matrix(confident_joint, k, name="confident_joint")
-        )
-        pcm = _prune_counts(_calibrate(given, counts), counts, min_examples_per_class, frac_noise, num_to_remove_per_class)
-    noise_rate = partial(noise_rate_mask, p, by_class, pcm, min_examples_per_class)
-    low = partial(_label_quality_scores, y, p, filter_by[len("low_") :]) if filter_by.startswith("low_") else None
-    mask = issues_mask(filter_by, y, sc, scan, by_class, pcm, min_examples_per_class, noise_rate, low)
+        cj = scan.joint if given is None else given
+        pcm = _prune_counts(_calibrate(cj, counts), counts, min_examples_per_class, frac_noise, num_to_remove_per_class)
+    adjusted = None
+    if filter_by == "low_adjusted_margin":
+        t = _thresholds(y, p, by_class=by_class, self_conf=sc)
+        adjusted, num = adjusted_scores_and_count(y, p, sc, t, counts)
+        if given is not None:  # the caller's joint sets the count, as it does for cleanlab's low_* filters
+            cal = _calibrate(given, counts)
+            num = int(cal.sum() - np.trace(cal))
+        mask = lowest_mask(adjusted, num)
+    else:
+        noise_rate = partial(noise_rate_mask, p, by_class, pcm, min_examples_per_class)
+        low = partial(_label_quality_scores, y, p, filter_by[len("low_") :]) if filter_by.startswith("low_") else None
+        mask = issues_mask(filter_by, y, sc, scan, by_class, pcm, min_examples_per_class, noise_rate, low)
+        del noise_rate, low
     predicted = scan.predicted
-    del scan, by_class, noise_rate, low  # per-row temporaries: freed before the outputs are made
-    scores = sc.astype(np.float64) if rank_by == "self_confidence" else _label_quality_scores(y, p, rank_by)
+    del scan, by_class  # per-row temporaries: freed before the outputs are made
+    if rank_by == "adjusted_margin" and adjusted is not None:
+        scores = adjusted
+    else:
+        scores = sc.astype(np.float64) if rank_by == "self_confidence" else _label_quality_scores(y, p, rank_by)
     del sc
     ranking = order_by_score(np.flatnonzero(mask), scores)
     return LabelIssues(mask, ranking, scores, predicted, filter_by, rank_by)
 
 
 def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_per_class, noise_rate, low):
-    """The flagged rows of one filter, from the per-row scan; noise_rate() and low() compute the
-    parts that need pred_probs again (the noise-rate selection, low_* scores)."""
+    """The flagged rows of one filter (but low_adjusted_margin, see adjusted.py), from the per-row
+    scan; noise_rate() and low() compute the parts that need pred_probs again (the noise-rate
+    selection, low_* scores)."""
     if filter_by in PRUNING:
         mask = None
         if filter_by in ("prune_by_class", "both"):

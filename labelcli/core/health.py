@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelcli.core import validate as v
+from labelcli.core.defaults import defaults
 from labelcli.core.counting import (
     _calibrate,
     _joint_from_calibrated,
@@ -111,8 +112,10 @@ def overlapping_pairs(joint: np.ndarray, num_examples: int, top: int | None = 20
     return a[idx], b[idx], sym[idx], np.round(sym[idx] * num_examples).astype(np.int64)
 
 
-def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
+def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20,
+                   compat: str | None = None) -> HealthSummary:
     """Overall label health, per-class noise and the most overlapping class pairs."""
+    defaults(compat)  # both profiles estimate the noise rate the same way (see bench/ACCURACY.md)
     y, p, check = v.check_inputs_deferred(labels, pred_probs)
     n, k = p.shape
     p, sc, scan = checked_scan(y, p, rows_by_class(y, k), check, pred_probs)

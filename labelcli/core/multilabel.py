@@ -14,16 +14,20 @@ from dataclasses import dataclass, fields
 import numpy as np
 
 from labelcli.core import validate as v
+from labelcli.core.defaults import defaults
 from labelcli.core.counting import _calibrate, _raw_confident_joint, argmax_is_given
 from labelcli.core.filtering import FILTERS as _MULTICLASS_FILTERS
 from labelcli.core.filtering import PRUNING, _prune, _prune_counts, check_filter_options
 from labelcli.core.health import top_indices
-from labelcli.core.ranking import CLIP, METHODS, order_by_score
+from labelcli.core.ranking import CLIP, order_by_score
+from labelcli.core.ranking import METHODS as _MULTICLASS_METHODS
 from labelcli.core.tagmatrix import as_label_matrix, as_multilabel_pred_probs, lists_to_matrix  # noqa: F401 (API)
 from labelcli.errors import LabelError
 
-# Every multi-class filter has a one-vs-rest meaning.
-FILTERS: tuple[str, ...] = tuple(_MULTICLASS_FILTERS)
+# Every multi-class filter but the adjusted margin has a one-vs-rest meaning (per-tag thresholds
+# of a binary problem are not defined for it yet).
+FILTERS: tuple[str, ...] = tuple(f for f in _MULTICLASS_FILTERS if f != "low_adjusted_margin")
+METHODS: tuple[str, ...] = tuple(m for m in _MULTICLASS_METHODS if m != "adjusted_margin")
 AGGREGATIONS = ("exponential_moving_average", "softmin", "min", "mean")
 # A tag is predicted present when its probability reaches this.
 PREDICT_THRESHOLD = 0.5
@@ -36,6 +40,12 @@ def _check_pair(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
     y = as_label_matrix(labels, p.shape[1])
     v.check_same_length(len(y), len(p), name_a="labels", name_b="pred_probs")
     return y, p
+
+
+def _scoring_defaults(method, aggregation, compat):
+    profile = defaults(compat)
+    return (profile.multilabel_method if method is None else method,
+            profile.multilabel_aggregation if aggregation is None else aggregation)
 
 
 def _check_scoring(method: str, aggregation: str, alpha: float, temperature: float) -> None:
@@ -99,16 +109,19 @@ def label_quality_scores(
     labels,
     pred_probs,
     *,
-    method: str = "self_confidence",
-    aggregation: str = "exponential_moving_average",
+    method: str | None = None,
+    aggregation: str | None = None,
     alpha: float = 0.8,
     temperature: float = 0.1,
+    compat: str | None = None,
 ) -> np.ndarray:
     """Per-example label quality in [0, 1]: per-tag scores aggregated over the tags.
 
-    aggregation: ``exponential_moving_average`` (alpha: weight of each next-worse tag; cleanlab's
-    default), ``softmin`` (temperature), ``min`` (the worst tag) or ``mean``.
+    aggregation: ``softmin`` (labelcli's default; temperature), ``exponential_moving_average``
+    (alpha: weight of each next-worse tag; cleanlab's default, compat="cleanlab"), ``min`` (the
+    worst tag) or ``mean``.
     """
+    method, aggregation = _scoring_defaults(method, aggregation, compat)
     y, p = _check_pair(labels, pred_probs)
     _check_scoring(method, aggregation, alpha, temperature)
     return _aggregate(_tag_scores(y, p, method), aggregation, alpha, temperature)
@@ -174,14 +187,15 @@ def find_label_issues(
     labels,
     pred_probs,
     *,
-    filter_by: str = "prune_by_noise_rate",
+    filter_by: str | None = None,
     frac_noise: float = 1.0,
     num_to_remove_per_class=None,
     min_examples_per_class: int = 1,
-    aggregation: str = "exponential_moving_average",
+    aggregation: str | None = None,
     alpha: float = 0.8,
     temperature: float = 0.1,
-    method: str = "self_confidence",
+    method: str | None = None,
+    compat: str | None = None,
 ) -> MultiLabelIssues:
     """Flag examples with at least one suspect tag (one-vs-rest confident learning) and rank them.
 
@@ -194,12 +208,15 @@ def find_label_issues(
     `aggregation` (the two scores are equal one-vs-rest; cleanlab always uses self-confidence with
     EMA(0.8), the defaults); their tag issues are the flagged rows' tags the model disagrees with,
     else the worst tag. method / aggregation / alpha / temperature define `scores` and so the
-    ranking; equal scores keep row order (cleanlab's sort is unstable).
+    ranking; equal scores keep row order (cleanlab's sort is unstable). Unset options take the
+    defaults of ``compat`` (labelcli's: softmin aggregation; "cleanlab": EMA).
     """
+    method, aggregation = _scoring_defaults(method, aggregation, compat)
+    filter_by = defaults(compat).multilabel_filter_by if filter_by is None else filter_by
     y, p = _check_pair(labels, pred_probs)
     n, k = y.shape
     check_filter_options(filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k,
-                         per=" (one per tag)")
+                         per=" (one per tag)", filters=FILTERS)
     _check_scoring(method, aggregation, alpha, temperature)
     tag_scores = _tag_scores(y, p, method)
     scores = _aggregate(tag_scores, aggregation, alpha, temperature)

@@ -4,9 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from labelcli.core import validate as v
+from labelcli.core.adjusted import adjusted_margin, margin_thresholds  # noqa: F401 (API)
 from labelcli.core.counting import _thresholds
+from labelcli.core.defaults import defaults
 
-METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+METHODS = ("adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
 CLIP = 1e-6
 
 
@@ -45,33 +47,42 @@ def _score_block(labels: np.ndarray, block: np.ndarray, method: str) -> np.ndarr
 
 
 def _check_method(method: str, adjust_pred_probs: bool) -> None:
+    # adjusted_margin is normalized_margin of the adjusted pred_probs: adjust_pred_probs is implied.
     if method not in METHODS:
         raise v.LabelError(f"unknown scoring method '{method}'; choose one of {', '.join(METHODS)}")
     if adjust_pred_probs and method == "confidence_weighted_entropy":
         raise v.LabelError("adjust_pred_probs is not supported with confidence_weighted_entropy")
 
 
-def _label_quality_scores(labels, pred_probs, method="self_confidence", adjust_pred_probs=False):
+def _label_quality_scores(labels, pred_probs, method="self_confidence", adjust_pred_probs=False, thresholds=None):
+    """thresholds: the per-class thresholds when already known (the streaming path computes
+    them over all chunks first); otherwise computed here when the method adjusts."""
     _check_method(method, adjust_pred_probs)
-    thresholds = _thresholds(labels, pred_probs) if adjust_pred_probs else None
+    if method == "adjusted_margin":
+        return adjusted_margin(labels, pred_probs, thresholds)
+    if adjust_pred_probs and thresholds is None:
+        thresholds = _thresholds(labels, pred_probs)
     out = np.empty(len(labels), dtype=np.float64)
     for sl in v.row_blocks(len(labels)):
         block = pred_probs[sl]
-        if thresholds is not None:
+        if adjust_pred_probs:
             block = _adjust(block, thresholds)
         out[sl] = _score_block(labels[sl], block, method)
     return out
 
 
 def label_quality_scores(
-    labels, pred_probs, *, method: str = "self_confidence", adjust_pred_probs: bool = False
+    labels, pred_probs, *, method: str | None = None, adjust_pred_probs: bool = False, compat: str | None = None
 ) -> np.ndarray:
     """Label quality score per example (lower = more suspect).
 
-    method: ``self_confidence`` (p[given]), ``normalized_margin`` ((p[given] - max other + 1) / 2)
-    or ``confidence_weighted_entropy``. ``adjust_pred_probs`` first subtracts the per-class
-    thresholds, which corrects for classes the model is systematically over-confident in.
+    method: ``adjusted_margin`` (labelcli's default: normalized margin of the pred_probs minus the
+    per-class thresholds, in float64), ``self_confidence`` (p[given]; cleanlab's default),
+    ``normalized_margin`` ((p[given] - max other + 1) / 2) or ``confidence_weighted_entropy``.
+    ``adjust_pred_probs`` first subtracts the per-class thresholds, which corrects for classes the
+    model is systematically over-confident in. compat="cleanlab": cleanlab 2.9's default method.
     """
+    method = defaults(compat).rank_by if method is None else method
     y, p = v.check_inputs(labels, pred_probs, min_classes_present=1)
     return _label_quality_scores(y, p, method, adjust_pred_probs)
 

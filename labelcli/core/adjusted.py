@@ -1,0 +1,98 @@
+"""labelcli's default score and count: confident learning on threshold-adjusted pred_probs.
+
+Subtracting each class's threshold t_k (its mean self-confidence) from column k removes the
+model's per-class over- or under-confidence. A class mean from few rows is noisy, and on small
+data the full correction costs accuracy, so each t_k is shrunk toward the overall mean
+self-confidence with the weight of THRESHOLD_PRIOR pseudo-rows: n_k / (n_k + 1000) of the way to
+the class's own mean (~1 for 50,000-row data, 0.05 for a 50-row class). The score is the normalized margin of the adjusted
+row (given class against the best other); the count of label errors is the off-diagonal total
+of the calibrated confident joint in which a row counts for the confident class (p_j >= t_j, as
+in the confident joint) with the largest adjusted value p_j - t_j. Both use float64 thresholds,
+so float16 files are not rounded twice. Chosen on measured accuracy: bench/ACCURACY.md.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from labelcli.core import validate as v
+from labelcli.core.counting import _calibrate, cell_counts, finish_joint, threshold_cut
+
+
+# Pseudo-rows of the overall mean in each class's threshold (bench/ACCURACY.md has the sweep:
+# 300 to 2,000 all beat cleanlab's defaults; 0 loses 0.03 AP on iris).
+THRESHOLD_PRIOR = 1000.0
+
+
+def margin_thresholds(labels: np.ndarray, self_conf: np.ndarray, k: int, prior: float = THRESHOLD_PRIOR) -> np.ndarray:
+    """Per-class mean self-confidence in float64, shrunk toward the overall mean by `prior`
+    pseudo-rows (a class no row is labeled with gets the overall mean)."""
+    counts = np.bincount(labels, minlength=k).astype(np.float64)
+    sums = np.bincount(labels, weights=self_conf.astype(np.float64), minlength=k)
+    overall = sums.sum() / max(counts.sum(), 1.0)
+    return (sums + prior * overall) / (counts + prior)
+
+
+def _adjust64(block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    adj = block.astype(np.float64)
+    adj -= thresholds
+    adj += thresholds.max()
+    adj /= adj.sum(axis=1, keepdims=True)
+    return adj
+
+
+def _margin(labels: np.ndarray, adj: np.ndarray) -> np.ndarray:
+    rows = np.arange(len(labels))
+    own = adj[rows, labels].copy()
+    adj[rows, labels] = -np.inf
+    return (own - adj.max(axis=1) + 1) / 2
+
+
+def adjusted_scan(labels, pred_probs, thresholds, cut=None):
+    """(adjusted margins, adjusted confident guesses or None) over the rows, in row blocks.
+
+    thresholds: float64 margin_thresholds; cut: threshold_cut of the confident joint's thresholds
+    in the data's dtype (None: no guesses). A guess is -1 when no class reaches its cut.
+    """
+    n = len(labels)
+    scores = np.empty(n, dtype=np.float64)
+    guess = None if cut is None else np.empty(n, dtype=np.int64)
+    for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
+        block = pred_probs[sl]
+        if guess is not None:
+            d = block.astype(np.float64)
+            d -= thresholds
+            d[block < cut] = -np.inf
+            g = d.argmax(axis=1)
+            g[np.isneginf(d[np.arange(len(g)), g])] = -1
+            guess[sl] = g
+        scores[sl] = _margin(labels[sl], _adjust64(block, thresholds))
+    return scores, guess
+
+
+def adjusted_margin(labels, pred_probs, thresholds=None) -> np.ndarray:
+    """Normalized margin of the threshold-adjusted pred_probs (lower = more suspect)."""
+    if thresholds is None:
+        k = pred_probs.shape[1]
+        thresholds = margin_thresholds(labels, pred_probs[np.arange(len(labels)), labels], k)
+    return adjusted_scan(labels, pred_probs, thresholds)[0]
+
+
+def adjusted_cells(labels: np.ndarray, guess: np.ndarray, k: int) -> np.ndarray:
+    """Counts of (given, adjusted guess) as cell_counts lays them out (mergeable across chunks)."""
+    return cell_counts(labels, guess, k)
+
+
+def adjusted_issue_count(cells: np.ndarray, label_counts: np.ndarray) -> int:
+    """Off-diagonal total of the calibrated adjusted confident joint: the number to flag."""
+    k = len(label_counts)
+    cal = _calibrate(finish_joint(cells.reshape(k, k + 1)[:, 1:]), label_counts)
+    return int(cal.sum() - np.trace(cal))
+
+
+def adjusted_scores_and_count(labels, pred_probs, self_conf, thresholds, label_counts):
+    """(adjusted margins, how many rows low_adjusted_margin flags) in one pass over the rows.
+    thresholds: the confident joint's, in the data's dtype (they decide which classes count)."""
+    k = pred_probs.shape[1]
+    cut = threshold_cut(thresholds, pred_probs.dtype)
+    scores, guess = adjusted_scan(labels, pred_probs, margin_thresholds(labels, self_conf, k), cut)
+    return scores, adjusted_issue_count(adjusted_cells(labels, guess, k), label_counts)
