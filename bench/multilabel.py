@@ -21,11 +21,11 @@ WORK = Path(__file__).resolve().parent / "_work"
 
 CASES = {
     "find_label_issues": (
-        "from labelcli.core.multilabel import find_label_issues as f; r = f(y, p).mask",
+        "from labelcli.core.multilabel import find_label_issues as f; r = f(y, p, compat=\"cleanlab\").mask",
         "from cleanlab.multilabel_classification.filter import find_label_issues as f; r = f(lists, p)",
     ),
     "label_quality_scores": (
-        "from labelcli.core.multilabel import label_quality_scores as f; r = f(y, p)",
+        "from labelcli.core.multilabel import label_quality_scores as f; r = f(y, p, compat=\"cleanlab\")",
         "from cleanlab.multilabel_classification.rank import get_label_quality_scores as f; r = f(lists, p)",
     ),
 }
@@ -72,7 +72,7 @@ def check_identical(yp: Path, pp: Path) -> None:
     from labelcli.core.multilabel import find_label_issues
 
     y, p = np.load(yp), np.load(pp)
-    ours = find_label_issues(y, p).mask
+    ours = find_label_issues(y, p, compat="cleanlab").mask
     theirs = cl_find([list(np.flatnonzero(r)) for r in y], p)
     if not np.array_equal(ours, theirs):
         raise SystemExit(f"masks differ on {int((ours != theirs).sum())} rows: not benchmarking different answers")

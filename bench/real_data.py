@@ -1,7 +1,9 @@
 """labelcli vs cleanlab on real label errors (MNIST, CIFAR-10, IMDB, 20 Newsgroups test sets).
 
-Both tools run their default find_label_issues on the same labels and pred_probs; rows that human
-reviewers confirmed as mislabeled (reviewed.csv, confirmed_error) give recall and precision.
+Three runs on the same labels and pred_probs: labelcli's defaults, labelcli with compat="cleanlab"
+(cleanlab 2.9's defaults reproduced: its flagged set must equal cleanlab's) and cleanlab 2.9's
+defaults. Rows that human reviewers confirmed as mislabeled (reviewed.csv, confirmed_error) give
+recall and precision of each flagged set, and recall@k of each default score.
 
     python bench/real_data.py                 # all four datasets, markdown table on stdout
     python bench/real_data.py mnist imdb      # a subset
@@ -70,8 +72,13 @@ def _recall_at_k(lowest_k: np.ndarray, confirmed: np.ndarray) -> float:
     return np.isin(confirmed, lowest_k).mean() if len(confirmed) else float("nan")
 
 
+RUNS = ("labelcli", "compat", "cleanlab")  # labelcli's defaults, compat="cleanlab", cleanlab 2.9
+RUN_TITLES = {"labelcli": "labelcli", "compat": "labelcli --compat cleanlab", "cleanlab": "cleanlab"}
+
+
 def evaluate(dataset: str, *, root: Path | None = None, n_jobs: int | None = None) -> dict:
-    """Run labelcli's and cleanlab's defaults on one dataset; counts, agreement, recall, precision.
+    """Run labelcli's defaults, labelcli with compat="cleanlab" and cleanlab's defaults on one
+    dataset: counts, agreement of compat with cleanlab, recall, precision and recall@k of each.
 
     n_jobs is passed to cleanlab (None = its default, all cores; results do not depend on it).
     """
@@ -82,59 +89,64 @@ def evaluate(dataset: str, *, root: Path | None = None, n_jobs: int | None = Non
 
     labels, pred_probs, reviewed, confirmed, note = load(dataset, root)
     k = len(reviewed)
+    masks, scores, seconds = {}, {}, {}
+
+    for run, compat in (("labelcli", None), ("compat", "cleanlab")):
+        t0 = time.perf_counter()
+        masks[run] = labelcli.find_label_issues(labels, pred_probs, compat=compat).mask
+        scores[run] = labelcli.label_quality_scores(labels, pred_probs, compat=compat)
+        seconds[run] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    ours = labelcli.find_label_issues(labels, pred_probs)
-    lc_scores = labelcli.label_quality_scores(labels, pred_probs, method="self_confidence")
-    t_lc = time.perf_counter() - t0
+    masks["cleanlab"] = cleanlab.filter.find_label_issues(labels, pred_probs, n_jobs=n_jobs)
+    scores["cleanlab"] = cleanlab.rank.get_label_quality_scores(labels, pred_probs)
+    seconds["cleanlab"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    cl_mask = cleanlab.filter.find_label_issues(labels, pred_probs, n_jobs=n_jobs)
-    cl_scores = cleanlab.rank.get_label_quality_scores(labels, pred_probs, method="self_confidence")
-    t_cl = time.perf_counter() - t0
-
-    lc_recall, lc_precision = _set_metrics(ours.mask, reviewed, confirmed)
-    cl_recall, cl_precision = _set_metrics(cl_mask, reviewed, confirmed)
-    return {
+    out = {
         "dataset": dataset,
         "N": len(labels),
         "K": pred_probs.shape[1],
         "reviewed": k,
         "confirmed": len(confirmed),
-        "flagged_labelcli": int(ours.mask.sum()),
-        "flagged_cleanlab": int(cl_mask.sum()),
-        "jaccard": _jaccard(ours.mask, cl_mask),
-        "recall_labelcli": lc_recall,
-        "recall_cleanlab": cl_recall,
-        "precision_labelcli": lc_precision,
-        "precision_cleanlab": cl_precision,
-        # Lowest-k self-confidence: labelcli keeps row order among equal scores; cleanlab's own
-        # helper (find_top_issues) uses numpy's default sort.
-        "recall_at_k_labelcli": _recall_at_k(np.argsort(lc_scores, kind="stable")[:k], confirmed),
-        "recall_at_k_cleanlab": _recall_at_k(cleanlab.rank.find_top_issues(cl_scores, top=k), confirmed),
-        "seconds_labelcli": t_lc,
-        "seconds_cleanlab": t_cl,
+        # compat="cleanlab" against cleanlab: the same flagged rows expected
+        "jaccard": _jaccard(masks["compat"], masks["cleanlab"]),
+        "rows_differing": int(np.count_nonzero(masks["compat"] != masks["cleanlab"])),
         "note": note,
     }
+    for run in RUNS:
+        recall, precision = _set_metrics(masks[run], reviewed, confirmed)
+        # Lowest-k scores: labelcli keeps row order among equal scores; cleanlab's own helper
+        # (find_top_issues) uses numpy's default sort.
+        if run == "cleanlab":
+            lowest_k = cleanlab.rank.find_top_issues(scores[run], top=k)
+        else:
+            lowest_k = np.argsort(scores[run], kind="stable")[:k]
+        out |= {
+            f"flagged_{run}": int(masks[run].sum()),
+            f"recall_{run}": recall,
+            f"precision_{run}": precision,
+            f"recall_at_k_{run}": _recall_at_k(lowest_k, confirmed),
+            f"seconds_{run}": seconds[run],
+        }
+    return out
+
+
+def _per_run(key: str, title: str, fmt: str) -> list[tuple[str, str, str]]:
+    return [(f"{key}_{run}", f"{title} ({RUN_TITLES[run]})", fmt) for run in RUNS]
 
 
 COLUMNS = [
     ("dataset", "dataset", "{}"),
     ("N", "N", "{:,}"),
     ("K", "K", "{}"),
-    ("flagged_labelcli", "flagged (labelcli)", "{:,}"),
-    ("flagged_cleanlab", "flagged (cleanlab)", "{:,}"),
-    ("jaccard", "Jaccard", "{:.4f}"),
+    *_per_run("flagged", "flagged", "{:,}"),
+    ("jaccard", "Jaccard (compat vs cleanlab)", "{:.4f}"),
     ("confirmed", "confirmed errors", "{}"),
-    ("recall_labelcli", "recall (labelcli)", "{:.3f}"),
-    ("recall_cleanlab", "recall (cleanlab)", "{:.3f}"),
-    ("precision_labelcli", "precision@reviewed (labelcli)", "{:.3f}"),
-    ("precision_cleanlab", "precision@reviewed (cleanlab)", "{:.3f}"),
+    *_per_run("recall", "recall", "{:.3f}"),
+    *_per_run("precision", "precision@reviewed", "{:.3f}"),
     ("reviewed", "k = reviewed", "{}"),
-    ("recall_at_k_labelcli", "recall@k (labelcli)", "{:.3f}"),
-    ("recall_at_k_cleanlab", "recall@k (cleanlab)", "{:.3f}"),
-    ("seconds_labelcli", "s (labelcli)", "{:.3f}"),
-    ("seconds_cleanlab", "s (cleanlab)", "{:.3f}"),
+    *_per_run("recall_at_k", "recall@k", "{:.3f}"),
+    *_per_run("seconds", "s", "{:.3f}"),
 ]
 
 
@@ -157,10 +169,15 @@ def main(argv: list[str]) -> int:
         return 2
     rows = [evaluate(n) for n in names]
     print(markdown_table(rows))
+    from labelcli.core.defaults import CLEANLAB, LABELCLI
+
     print(
-        "\nflagged = default find_label_issues (prune_by_noise_rate); recall = confirmed errors"
-        " flagged / confirmed errors; precision@reviewed = confirmed errors flagged / reviewed rows"
-        " flagged; recall@k = confirmed errors among the k lowest self-confidence scores."
+        f"\nflagged = find_label_issues with its defaults: labelcli's (filter {LABELCLI.filter_by}, score"
+        f" {LABELCLI.rank_by}), compat=\"cleanlab\" and cleanlab 2.9's (filter {CLEANLAB.filter_by}, score"
+        f" {CLEANLAB.rank_by}); Jaccard of the compat and cleanlab flagged sets (1 = identical);"
+        " recall = confirmed errors flagged / confirmed errors; precision@reviewed = confirmed errors"
+        " flagged / reviewed rows flagged; recall@k = confirmed errors among the k lowest default"
+        " scores."
     )
     return 0
 

@@ -2,7 +2,8 @@
 
 Every problem is generated from its seed by `make_problem` (class-conditional label noise on top of
 an informative synthetic model), so each test id reproduces on its own. The reference values are
-cleanlab's, computed once per problem (`reference`).
+cleanlab's, computed once per problem (`reference`). labelcli runs with compat="cleanlab" (options
+left unset take cleanlab 2.9's defaults; labelcli's own defaults are tested in test_defaults.py).
 
 Intended, documented differences (each has its own named test below, nothing is hidden):
 1. Ties. cleanlab orders with an unstable np.argsort (ranking flagged rows, the top-n rows of each
@@ -35,9 +36,23 @@ cl_dataset = pytest.importorskip("cleanlab.dataset")
 
 import labelcli as lc  # noqa: E402
 
-FILTERS = lc.FILTERS  # the literal list is pinned in test_core.test_public_api_exports
+# cleanlab 2.9's own filters and scoring methods (the values its find_label_issues / rank functions
+# accept; checked against cleanlab in test_compared_lists_are_cleanlabs_own). labelcli's extra
+# ones (adjusted margin) have no cleanlab counterpart and are tested in test_defaults.py. Every
+# labelcli call below passes compat="cleanlab": unset options then take cleanlab's defaults.
+FILTERS = (
+    "prune_by_noise_rate",
+    "prune_by_class",
+    "both",
+    "confident_learning",
+    "predicted_neq_given",
+    "low_self_confidence",
+    "low_normalized_margin",
+)
 PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
 RANK_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
+LABELCLI_ONLY_FILTERS = ("low_adjusted_margin",)
+LABELCLI_ONLY_METHODS = ("adjusted_margin",)
 ATOL = 1e-6
 
 
@@ -322,6 +337,29 @@ def _assert_ties_in_row_order(ranking: np.ndarray, scores: np.ndarray) -> None:
     assert np.all(np.diff(ranking)[tied_next] > 0), "tied rows are not in row order"
 
 
+# --- the compared lists ----------------------------------------------------------------------------
+
+
+def test_compared_lists_are_cleanlabs_own():
+    """FILTERS / RANK_METHODS are exactly what cleanlab accepts, and together with the declared
+    labelcli-only options they cover every option labelcli has: nothing escapes comparison."""
+    assert set(FILTERS) | set(LABELCLI_ONLY_FILTERS) == set(lc.FILTERS)
+    assert not set(FILTERS) & set(LABELCLI_ONLY_FILTERS)
+    assert set(RANK_METHODS) | set(LABELCLI_ONLY_METHODS) == set(lc.METHODS)
+    assert not set(RANK_METHODS) & set(LABELCLI_ONLY_METHODS)
+    labels, pred_probs = make_problem(PROBLEMS[0])
+    for f in FILTERS:
+        assert _cl_mask(PROBLEMS[0], f).shape == labels.shape
+    for f in LABELCLI_ONLY_FILTERS:
+        with pytest.raises(AssertionError):  # cleanlab asserts filter_by is one of its own
+            _cl_mask(PROBLEMS[0], f)
+    for m in RANK_METHODS:
+        assert _quiet(cl_rank.get_label_quality_scores, labels, pred_probs, method=m).shape == labels.shape
+    for m in LABELCLI_ONLY_METHODS:
+        with pytest.raises(ValueError, match="not a valid scoring method"):
+            _quiet(cl_rank.get_label_quality_scores, labels, pred_probs, method=m)
+
+
 # --- counting ------------------------------------------------------------------------------------
 
 
@@ -399,7 +437,7 @@ def test_num_label_issues(pb, method):
 def test_find_label_issues_mask(pb, filter_by):
     labels, pred_probs = make_problem(pb)
     theirs = reference(pb)["mask", filter_by]
-    res = lc.find_label_issues(labels, pred_probs, filter_by=filter_by)
+    res = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, compat="cleanlab")
     _assert_same_mask(res.mask, theirs, filter_by)
     # The ranking of any filter is cleanlab's order_label_issues of that mask.
     cl_ranking = _quiet(cl_rank.order_label_issues, theirs, labels, pred_probs, rank_by="self_confidence")
@@ -411,7 +449,7 @@ def test_find_label_issues_mask(pb, filter_by):
 def test_find_label_issues_ranking(pb, rank_by):
     labels, pred_probs = make_problem(pb)
     ref = reference(pb)
-    res = lc.find_label_issues(labels, pred_probs, rank_by=rank_by)
+    res = lc.find_label_issues(labels, pred_probs, rank_by=rank_by, compat="cleanlab")
     np.testing.assert_allclose(res.scores, ref["scores", rank_by, False], rtol=0, atol=ATOL)
     _assert_same_ranking(res.ranking, ref["ranking", rank_by], res.scores, rank_by)
 
@@ -419,7 +457,7 @@ def test_find_label_issues_ranking(pb, rank_by):
 @pytest.mark.parametrize("pb", PROBLEMS, ids=IDS)
 def test_find_label_issues_result_fields(pb):
     labels, pred_probs = make_problem(pb)
-    res = lc.find_label_issues(labels, pred_probs)
+    res = lc.find_label_issues(labels, pred_probs, compat="cleanlab")
     assert res.mask.shape == (pb.N,) and res.scores.shape == (pb.N,)
     assert res.num_issues == int(res.mask.sum()) == len(res.ranking)
     np.testing.assert_array_equal(np.sort(res.ranking), np.flatnonzero(res.mask))
@@ -434,7 +472,7 @@ def test_find_label_issues_result_fields(pb):
 def test_frac_noise(pb, filter_by):
     labels, pred_probs = make_problem(pb)
     theirs = _cl_mask(pb, filter_by, frac_noise=0.5)
-    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, frac_noise=0.5).mask
+    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, frac_noise=0.5, compat="cleanlab").mask
     _assert_same_mask(ours, theirs, f"{filter_by} frac_noise=0.5")
     assert ours.sum() <= reference(pb)["mask", filter_by].sum()
 
@@ -444,7 +482,7 @@ def test_frac_noise(pb, filter_by):
 def test_min_examples_per_class(pb, filter_by):
     labels, pred_probs = make_problem(pb)
     theirs = _cl_mask(pb, filter_by, min_examples_per_class=5)
-    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, min_examples_per_class=5).mask
+    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, min_examples_per_class=5, compat="cleanlab").mask
     _assert_same_mask(ours, theirs, f"{filter_by} min_examples_per_class=5")
 
 
@@ -455,7 +493,7 @@ def test_num_to_remove_per_class(pb, filter_by):
     n_remove = _num_to_remove(pb)
     theirs = _cl_mask(pb, filter_by, num_to_remove_per_class=n_remove)
     ours = lc.find_label_issues(
-        labels, pred_probs, filter_by=filter_by, num_to_remove_per_class=n_remove
+        labels, pred_probs, filter_by=filter_by, num_to_remove_per_class=n_remove, compat="cleanlab"
     ).mask
     _assert_same_mask(ours, theirs, f"{filter_by} num_to_remove_per_class={n_remove}")
 
@@ -471,7 +509,7 @@ def test_num_to_remove_per_class(pb, filter_by):
 @pytest.mark.parametrize("pb", PROBLEMS, ids=IDS)
 def test_label_quality_scores(pb, method, adjust):
     labels, pred_probs = make_problem(pb)
-    ours = lc.label_quality_scores(labels, pred_probs, method=method, adjust_pred_probs=adjust)
+    ours = lc.label_quality_scores(labels, pred_probs, method=method, adjust_pred_probs=adjust, compat="cleanlab")
     assert ours.shape == (pb.N,)
     np.testing.assert_allclose(ours, reference(pb)["scores", method, adjust], rtol=0, atol=ATOL)
 
@@ -483,7 +521,7 @@ def test_label_quality_scores(pb, method, adjust):
 def test_health_summary(pb):
     labels, pred_probs = make_problem(pb)
     ref = reference(pb)
-    hs = lc.health_summary(labels, pred_probs)
+    hs = lc.health_summary(labels, pred_probs, compat="cleanlab")
     assert hs.num_examples == pb.N and hs.num_classes == pb.K
     assert hs.health_score == pytest.approx(ref["health_score"], abs=1e-12)
     assert hs.noise_rate == pytest.approx(1 - ref["health_score"], abs=1e-12)
@@ -527,7 +565,7 @@ def test_health_summary_pairs(pb):
     theirs = _pair_dict(
         df["Class Index A"], df["Class Index B"], df["Joint Probability"], df["Num Overlapping Examples"]
     )
-    full = lc.health_summary(labels, pred_probs, top_pairs=None)
+    full = lc.health_summary(labels, pred_probs, top_pairs=None, compat="cleanlab")
     ours = _pair_dict(full.pair_a, full.pair_b, full.pair_joint, full.pair_count)
     assert ours.keys() == theirs.keys()  # every pair a < b, once
     for key, (j, c) in theirs.items():
@@ -536,7 +574,7 @@ def test_health_summary_pairs(pb):
     assert np.all(np.diff(full.pair_joint) <= 0), "pairs not ranked by joint mass"
     assert np.all(full.pair_a < full.pair_b)
 
-    top = lc.health_summary(labels, pred_probs)  # top_pairs=20
+    top = lc.health_summary(labels, pred_probs, compat="cleanlab")  # top_pairs=20
     n_top = min(20, pb.K * (pb.K - 1) // 2)
     assert len(top.pair_a) == n_top
     np.testing.assert_allclose(
@@ -550,7 +588,7 @@ def test_health_summary_pairs(pb):
 def test_health_summary_class_names(pb):
     labels, pred_probs = make_problem(pb)
     names = [f"class-{k}" for k in range(pb.K)]
-    hs = lc.health_summary(labels, pred_probs, class_names=names)
+    hs = lc.health_summary(labels, pred_probs, class_names=names, compat="cleanlab")
     assert list(hs.class_names) == names
 
 
@@ -574,7 +612,7 @@ def test_confident_joint_uses_argmax_even_when_argmax_is_below_its_threshold():
         np.testing.assert_array_equal(lc.confident_joint(labels, pred_probs, calibrate=calibrate), theirs)
     for f in FILTERS:
         _assert_same_mask(
-            lc.find_label_issues(labels, pred_probs, filter_by=f).mask,
+            lc.find_label_issues(labels, pred_probs, filter_by=f, compat="cleanlab").mask,
             _quiet(cl_filter.find_label_issues, labels, pred_probs, filter_by=f, n_jobs=1),
             f,
         )
@@ -590,7 +628,7 @@ def test_single_example_class_is_never_pruned(min_examples):
     lone = int(np.flatnonzero(labels == 3)[0])
     for f in PRUNE_FILTERS:
         theirs = _cl_mask(pb, f, min_examples_per_class=min_examples)
-        ours = lc.find_label_issues(labels, pred_probs, filter_by=f, min_examples_per_class=min_examples)
+        ours = lc.find_label_issues(labels, pred_probs, filter_by=f, min_examples_per_class=min_examples, compat="cleanlab")
         _assert_same_mask(ours.mask, theirs, f"{f} min_examples_per_class={min_examples}")
         assert not ours.mask[lone]
 
@@ -609,7 +647,7 @@ def test_near_tie_with_given_label_is_not_flagged():
         p[i, other] = 0.45 + 2.5e-10
     for f in FILTERS:
         theirs = _quiet(cl_filter.find_label_issues, labels, p, filter_by=f, n_jobs=1)
-        ours = lc.find_label_issues(labels, p, filter_by=f).mask
+        ours = lc.find_label_issues(labels, p, filter_by=f, compat="cleanlab").mask
         _assert_same_mask(ours, theirs, f)
         if f not in ("predicted_neq_given", "low_self_confidence", "low_normalized_margin"):
             assert not ours[rows].any()
@@ -787,8 +825,8 @@ def test_tied_inputs_masks_differ_only_among_tied_rows(pb, filter_by):
     labels, pred_probs = make_problem(pb)
     sc = pred_probs[np.arange(len(labels)), labels]
     assert _has_ties(sc), "the problem should contain exact ties"
-    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by)
-    again = lc.find_label_issues(labels, pred_probs, filter_by=filter_by)
+    ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, compat="cleanlab")
+    again = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, compat="cleanlab")
     np.testing.assert_array_equal(ours.mask, again.mask)  # deterministic
     np.testing.assert_array_equal(ours.ranking, again.ranking)
     _assert_same_mask(ours.mask, _stable_reference_mask(labels, pred_probs, filter_by), "stable reference")
@@ -806,7 +844,7 @@ def test_tied_inputs_masks_differ_only_among_tied_rows(pb, filter_by):
 def test_tied_inputs_options_match_stable_reference(pb, filter_by):
     labels, pred_probs = make_problem(pb)
     for kw in ({"frac_noise": 0.5}, {"min_examples_per_class": 5}):
-        ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, **kw).mask
+        ours = lc.find_label_issues(labels, pred_probs, filter_by=filter_by, **kw, compat="cleanlab").mask
         _assert_same_mask(ours, _stable_reference_mask(labels, pred_probs, filter_by, **kw), str(kw))
         theirs = _quiet(cl_filter.find_label_issues, labels, pred_probs, filter_by=filter_by, n_jobs=1, **kw)
         differ = np.flatnonzero(ours != theirs)
@@ -817,7 +855,7 @@ def test_tied_inputs_options_match_stable_reference(pb, filter_by):
 @pytest.mark.parametrize("pb", TIED_PROBLEMS, ids=lambda p: p.id)
 def test_tied_inputs_ranking_keeps_row_order(pb, rank_by):
     labels, pred_probs = make_problem(pb)
-    res = lc.find_label_issues(labels, pred_probs, rank_by=rank_by)
+    res = lc.find_label_issues(labels, pred_probs, rank_by=rank_by, compat="cleanlab")
     _assert_ties_in_row_order(res.ranking, res.scores)
     flagged = np.flatnonzero(res.mask)
     np.testing.assert_array_equal(res.ranking, flagged[np.argsort(res.scores[flagged], kind="stable")])
@@ -831,7 +869,7 @@ def test_tied_ranking_toy_example():
     labels = np.array([0, 0, 1, 0, 0, 1, 1, 1, 0, 1])
     p0 = np.array([0.875, 0.25, 0.125, 0.25, 0.25, 0.0625, 0.125, 0.75, 0.875, 0.625])
     pred_probs = np.stack([p0, 1 - p0], axis=1)
-    res = lc.find_label_issues(labels, pred_probs, filter_by="predicted_neq_given")
+    res = lc.find_label_issues(labels, pred_probs, filter_by="predicted_neq_given", compat="cleanlab")
     np.testing.assert_array_equal(res.ranking, [1, 3, 4, 7, 9])
     theirs = _quiet(
         cl_filter.find_label_issues, labels, pred_probs, filter_by="predicted_neq_given",
@@ -863,5 +901,5 @@ def test_frac_noise_with_min_examples_at_k100(seed, filter_by):
         expected = cf.find_label_issues(
             given, probs, filter_by=filter_by, frac_noise=0.5, min_examples_per_class=5, n_jobs=1
         )
-    got = lc.find_label_issues(given, probs, filter_by=filter_by, frac_noise=0.5, min_examples_per_class=5)
+    got = lc.find_label_issues(given, probs, filter_by=filter_by, frac_noise=0.5, min_examples_per_class=5, compat="cleanlab")
     np.testing.assert_array_equal(got.mask, expected)

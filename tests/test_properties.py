@@ -13,6 +13,13 @@ Which properties truly hold (and which do not) for confident learning:
 - `confidence_weighted_entropy` (cleanlab's formula, kept for parity) scores a one-hot row 0 even
   when its label is the certain one: log(1 + r) / max(r, 1e-6) is 0 at r = 0. Documented and
   pinned in test_confidence_weighted_entropy_of_one_hot_rows.
+- `adjusted_margin` (labelcli's default score) subtracts per-class mean self-confidences summed in
+  row order, so permuting rows moves its scores by a few ulps (not bit-identical, unlike the other
+  scores: test_adjusted_margin_row_permutation_is_exact is an expected failure); float16 / float32
+  / float64 inputs of different values give scores within the bound their rounding allows.
+- `low_adjusted_margin` flags exactly as many rows as its adjusted confident joint counts off the
+  diagonal (recomputed here from the definition), the lowest adjusted margins, ties to the
+  earlier row.
 """
 from __future__ import annotations
 
@@ -26,15 +33,18 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 import labelcli
+from labelcli.core.adjusted import THRESHOLD_PRIOR
 from labelcli import (
     FILTERS,
     METHODS,
     LabelError,
+    calibrate_confident_joint,
     confident_joint,
     find_label_issues,
     health_summary,
     label_quality_scores,
     num_label_issues,
+    per_class_thresholds,
 )
 
 PRUNING = ("prune_by_noise_rate", "prune_by_class", "both")
@@ -165,15 +175,19 @@ def test_two_calls_are_byte_identical(problem, filter_by, rank_by):
 
 
 @SETTINGS
-@given(problems(styles=("continuous",)), st.integers(0, 2**32 - 1), st.sampled_from(FILTERS))
-def test_row_permutation_equivariance_without_ties(problem, seed, filter_by):
+@given(problems(styles=("continuous",)), st.integers(0, 2**32 - 1), st.sampled_from(FILTERS),
+       st.sampled_from(METHODS))
+def test_row_permutation_equivariance_without_ties(problem, seed, filter_by, rank_by):
     labels, p = problem
     perm = np.random.default_rng(seed).permutation(len(labels))
-    a = issues(labels, p, filter_by)
-    b = issues(labels[perm], p[perm], filter_by)
+    a = issues(labels, p, filter_by, rank_by=rank_by)
+    b = issues(labels[perm], p[perm], filter_by, rank_by=rank_by)
     assert (b.mask == a.mask[perm]).all()
     assert (perm[b.ranking] == a.ranking).all()  # same rows, same order
-    assert (b.scores == a.scores[perm]).all()
+    if rank_by == "adjusted_margin":  # thresholds are float sums in row order (np.bincount): a few ulps
+        np.testing.assert_allclose(b.scores, a.scores[perm], rtol=0, atol=1e-13)
+    else:
+        assert (b.scores == a.scores[perm]).all()
     assert (confident_joint(labels[perm], p[perm]) == confident_joint(labels, p)).all()
     ha, hb = health_summary(labels, p), health_summary(labels[perm], p[perm])
     assert ha.num_issues == hb.num_issues and np.array_equal(ha.joint, hb.joint)
@@ -305,7 +319,7 @@ def test_a_given_label_with_probability_one_is_never_flagged(problem, data):
 
 @SETTINGS
 @given(problems(styles=("float16",)), st.sampled_from(FILTERS),
-       st.sampled_from(("self_confidence", "normalized_margin")))
+       st.sampled_from(("adjusted_margin", "self_confidence", "normalized_margin")))
 def test_float16_32_64_of_the_same_values_agree(problem, filter_by, rank_by):
     labels, p64 = problem
     p32, p16 = p64.astype(np.float32), p64.astype(np.float16)
@@ -393,6 +407,21 @@ def test_exact_zero_and_one_probabilities(problem):
         assert ((s >= 0) & (s <= 1)).all()
 
 
+def test_default_filter_never_flags_a_label_with_probability_one():
+    """Regression, found by test_exact_zero_and_one_probabilities when the thresholds were plain
+    class means: row 0 is the only row of class 0 (t_0 = 1), class 3's rows 1 and 5 have p_3 = 0
+    (t_3 = 0), so rows 0 (label 0, p = e_0: certainly right) and 1 (label 3, p = e_0: certainly
+    wrong) had the same adjusted row and margin 0.5, and the default flagged row 0, not row 1.
+    Thresholds shrunk toward the overall mean keep tiny classes from cancelling their rows."""
+    labels = np.array([0, 3, 1, 2, 1, 3, 1])
+    p = np.array([[1, 0, 0, 0], [1, 0, 0, 0], [0.2, 0.6, 0.1, 0.1], [0, 0.1, 0.7, 0.2],
+                  [2 / 11, 6 / 11, 1 / 11, 2 / 11], [1 / 3, 1 / 3, 1 / 3, 0], [1 / 6, 1 / 3, 1 / 6, 1 / 3]])
+    assert np.flatnonzero(find_label_issues(labels, p, compat="cleanlab").mask).tolist() == [1]
+    r = find_label_issues(labels, p)
+    assert not r.mask[0] and r.mask[1], np.flatnonzero(r.mask)
+    assert r.scores[1] < r.scores[0]
+
+
 @SETTINGS
 @given(problems(styles=("continuous", "quantized"), min_n=4), st.sampled_from(PRUNING))
 def test_an_only_example_of_its_class_is_never_pruned(problem, filter_by):
@@ -412,6 +441,125 @@ def test_bad_arrays_raise_label_error_not_crash():
                       ([0, 2], [[0.5, 0.5], [0.5, 0.5]]), ([0], [[1.0]]), ([], np.zeros((0, 2)))]:
         with pytest.raises(LabelError):
             find_label_issues(np.array(labels), np.array(p, dtype=float))
+
+
+# ------------------------------------------------------- labelcli's default: the adjusted margin
+
+
+def _margin_thresholds_reference(labels, p):
+    """t_k: the mean self-confidence of the rows labeled k, shrunk toward the overall mean by
+    THRESHOLD_PRIOR pseudo-rows, in float64 (labelcli/core/adjusted.py)."""
+    p = np.asarray(p, dtype=np.float64)
+    n, k = p.shape
+    sc = p[np.arange(n), labels]
+    sums = np.array([sc[labels == c].sum() for c in range(k)])
+    counts = np.array([np.count_nonzero(labels == c) for c in range(k)])
+    return (sums + THRESHOLD_PRIOR * sc.mean()) / (counts + THRESHOLD_PRIOR)
+
+
+def _adjusted_margin_reference(labels, p):
+    """From the definition, in float64: a = p - t + max(t) (t: _margin_thresholds_reference), rows
+    renormalised; (a_given - max other + 1) / 2."""
+    p = np.asarray(p, dtype=np.float64)
+    n, k = p.shape
+    t = _margin_thresholds_reference(labels, p)
+    a = p - t + t.max()
+    a /= a.sum(axis=1, keepdims=True)
+    other = np.where(np.eye(k, dtype=bool)[labels], -np.inf, a).max(axis=1)
+    return (a[np.arange(n), labels] - other + 1) / 2
+
+
+def _adjusted_count_reference(labels, p):
+    """How many rows low_adjusted_margin flags, from its definition (labelcli/core/adjusted.py): a
+    row counts for the classes at or above their confident-joint cut (t_k - 1e-6, t_k as
+    per_class_thresholds gives it), and among them for the one with the largest p_j - t64_j (t64:
+    _margin_thresholds_reference); rows reaching no cut are not counted; diagonal at least 1 (as
+    in the confident joint); calibrated; the off-diagonal total."""
+    n, k = p.shape
+    confident = p >= per_class_thresholds(labels, p) - 1e-6
+    d = np.where(confident, p - _margin_thresholds_reference(labels, p), -np.inf)
+    cj = np.zeros((k, k), dtype=np.int64)
+    for i in np.flatnonzero(confident.any(axis=1)):  # small inputs: a loop over rows is fine
+        cj[labels[i], int(np.argmax(d[i]))] += 1
+    np.fill_diagonal(cj, np.maximum(cj.diagonal(), 1))
+    cal = calibrate_confident_joint(np.asfortranarray(cj), labels)  # the joint's memory layout
+    return int(cal.sum() - np.trace(cal))
+
+
+@SETTINGS
+@given(problems(min_n=1), st.sampled_from(["float64", "float32", "float16"]))
+def test_adjusted_margin_is_in_0_1_and_follows_its_definition(problem, dtype):
+    labels, p = problem
+    q = p.astype(dtype)
+    s = label_quality_scores(labels, q, method="adjusted_margin")
+    assert s.shape == (len(labels),) and s.dtype == np.float64
+    assert np.isfinite(s).all() and (s >= 0).all() and (s <= 1).all(), s
+    # computed in float64 from the values as given (float16 is not rounded again)
+    np.testing.assert_allclose(s, _adjusted_margin_reference(labels, q), rtol=0, atol=1e-12)
+
+
+@SETTINGS
+@given(problems(styles=("continuous",)))
+def test_adjusted_margin_float16_float32_float64_within_rounding(problem):
+    """Rounding p to float16 moves every entry (and so every threshold) by at most 2^-12: a_j by
+    3 * 2^-12, the row sum S >= 1 by 3K * 2^-12, the score by at most (3 + 1.5K) * 2^-12."""
+    labels, p = problem
+    k = p.shape[1]
+    s64 = label_quality_scores(labels, p, method="adjusted_margin")
+    s32 = label_quality_scores(labels, p.astype(np.float32), method="adjusted_margin")
+    s16 = label_quality_scores(labels, p.astype(np.float16), method="adjusted_margin")
+    np.testing.assert_allclose(s32, s64, rtol=0, atol=(3 + 1.5 * k) * 2.0**-24)
+    np.testing.assert_allclose(s16, s64, rtol=0, atol=(3 + 1.5 * k) * 2.0**-12)
+
+
+@SETTINGS
+@given(problems(styles=("continuous", "quantized")), st.integers(0, 2**32 - 1))
+def test_adjusted_margin_row_permutation_within_ulps(problem, seed):
+    labels, p = problem
+    perm = np.random.default_rng(seed).permutation(len(labels))
+    a = label_quality_scores(labels, p, method="adjusted_margin")
+    b = label_quality_scores(labels[perm], p[perm], method="adjusted_margin")
+    np.testing.assert_allclose(b, a[perm], rtol=0, atol=1e-13)
+
+
+@SETTINGS
+@given(problems(styles=("continuous", "quantized", "float16")))
+def test_low_adjusted_margin_flags_its_count_of_lowest_scores(problem):
+    """Exactly the adjusted count (<= N) of rows, the lowest adjusted margins, ties to the earlier
+    row; and the ranking of the default is by adjusted margin."""
+    labels, p = problem
+    n = len(labels)
+    r = issues(labels, p, "low_adjusted_margin", rank_by="adjusted_margin")
+    num = _adjusted_count_reference(labels, p)
+    assert 0 <= num <= n
+    assert r.num_issues == num
+    s = label_quality_scores(labels, p, method="adjusted_margin")
+    np.testing.assert_array_equal(r.scores, s)
+    expect = np.zeros(n, dtype=bool)
+    expect[np.argsort(s, kind="stable")[:num]] = True
+    np.testing.assert_array_equal(r.mask, expect)
+    assert r.ranking.tolist() == sorted(np.flatnonzero(expect).tolist(), key=lambda i: (s[i], i))
+
+
+def test_low_adjusted_margin_ties_go_to_the_earlier_row():
+    """K = 2, 12 rows per label. Labeled 1: rows 12, 13 = [.95, .05] (confidently class 0), six
+    identical rows 14-19 = [.5, .5] (confident in no class), rows 20-23 = [.1, .9]; labeled 0: all
+    [.9, .1]. Confident-joint thresholds [.9, (2 * .05 + 6 * .5 + 4 * .9) / 12 = .558]: the
+    adjusted joint's given-1 row is [2, 4] (6 rows counted), calibrated to 12 rows: [4, 8] -> 4
+    issues. Adjusted margins, lowest first: rows 12, 13, the six twins (equal), the rest (near
+    .05, .5 and .9 with the shrunk thresholds; .292, .627, >= .671 unshrunk) -> rows 12, 13 and
+    the first two twins, 14 and 15."""
+    labels = np.array([0] * 12 + [1] * 12)
+    p = np.tile([0.9, 0.1], (24, 1))
+    p[12:14] = [0.95, 0.05]
+    p[14:20] = [0.5, 0.5]
+    p[20:] = [0.1, 0.9]
+    assert _adjusted_count_reference(labels, p) == 4
+    r = issues(labels, p, "low_adjusted_margin", rank_by="adjusted_margin")
+    assert np.flatnonzero(r.mask).tolist() == [12, 13, 14, 15]
+    assert r.ranking.tolist() == [12, 13, 14, 15]
+    np.testing.assert_allclose(r.scores, _adjusted_margin_reference(labels, p), rtol=0, atol=1e-12)
+    assert len(np.unique(r.scores[14:20])) == 1 and r.scores[13] < r.scores[14] < np.delete(r.scores, range(12, 20)).min()
 
 
 # --------------------------------------------------------------------- the CLI across formats

@@ -1,8 +1,9 @@
 """labelcli vs cleanlab on four test sets with human-reviewed label errors (see bench/real_data.py).
 
-The pred_probs are stored float16-like, so many rows tie exactly; labelcli breaks ties by row order
-where cleanlab's sort is unstable (documented difference), hence agreement is required to be
-near-total rather than exact.
+labelcli with compat="cleanlab" must flag exactly cleanlab's rows and rank as well as cleanlab
+(labelcli breaks ties by row order where cleanlab's sort is unstable: a documented difference that
+does not change any flagged set here). labelcli's own defaults are the third column: a sanity
+floor here; their accuracy is measured by `make accuracy` (bench/ACCURACY.md).
 """
 from __future__ import annotations
 
@@ -39,19 +40,39 @@ def result(request, label_errors_dir) -> dict:
 
 
 def test_flagged_sets_agree_with_cleanlab(result):
-    assert result["flagged_labelcli"] > 0
-    assert result["jaccard"] >= 0.99, result
+    assert result["flagged_compat"] > 0
+    assert result["flagged_compat"] == result["flagged_cleanlab"], result
+    assert result["rows_differing"] == 0 and result["jaccard"] == 1.0, result
 
 
 def test_recall_at_k_matches_cleanlab(result):
-    assert abs(result["recall_at_k_labelcli"] - result["recall_at_k_cleanlab"]) <= 0.01, result
+    assert abs(result["recall_at_k_compat"] - result["recall_at_k_cleanlab"]) <= 0.01, result
 
 
 def test_flagged_rows_find_confirmed_errors(result):
-    """Sanity: the flagged set recovers confirmed errors as well as cleanlab's does (within 1%)."""
+    """Sanity: the compat flagged set recovers confirmed errors as well as cleanlab's does (within
+    1%), and labelcli's defaults find a good share of them too."""
     assert result["confirmed"] > 0
-    assert abs(result["recall_labelcli"] - result["recall_cleanlab"]) <= 0.01, result
-    assert result["recall_labelcli"] > 0.3
+    assert abs(result["recall_compat"] - result["recall_cleanlab"]) <= 0.01, result
+    assert abs(result["precision_compat"] - result["precision_cleanlab"]) <= 0.01, result
+    assert result["recall_compat"] > 0.3
+    assert result["flagged_labelcli"] > 0 and result["recall_labelcli"] > 0.3, result
+    assert result["recall_at_k_labelcli"] > 0.3, result
+
+
+def test_default_score_ranks_confirmed_errors_at_least_as_well_as_cleanlab(result):
+    """Issue #8's target for the ranking: recall@k of labelcli's default score is not lower than
+    cleanlab's default (measured: MNIST 1.000 = 1.000, CIFAR-10 0.981 > 0.815, IMDB 1.000 = 1.000,
+    20news 0.951 > 0.476)."""
+    assert result["recall_at_k_labelcli"] >= result["recall_at_k_cleanlab"] - 0.01, result
+
+
+def test_table_shows_all_three_runs(result):
+    table = _bench_module().markdown_table([result])
+    head = table.splitlines()[0]
+    for run in ("labelcli", "labelcli --compat cleanlab", "cleanlab"):
+        for metric in ("flagged", "recall", "precision@reviewed", "recall@k"):
+            assert f"| {metric} ({run}) |" in head, (metric, run)
 
 
 @pytest.mark.parametrize("dataset", DATASETS)
