@@ -57,6 +57,13 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python bench/real_data.py
 	$(BIN)/python bench/knn.py --n 20000
 
+# Accuracy of error finding (issue #8): labelcli vs cleanlab on CIFAR-10 noisy, real label errors and
+# planted noise; writes bench/ACCURACY.md and bench/_work/accuracy/results.json (ACCURACY_ARGS=... adds options).
+.PHONY: accuracy
+ACCURACY_ARGS ?=
+accuracy: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.accuracy --methods 'default,cleanlab[*,labelcli[*' $(ACCURACY_ARGS)
+
 # The feature-space benchmark at N = 200k, D = 128 (cleanlab's side alone takes about an hour here).
 bench-knn: $(VENV)/.installed-bench
 	$(BIN)/python bench/knn.py --n 200000
