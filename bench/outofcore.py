@@ -3,11 +3,15 @@
     python bench/outofcore.py                          # 5M x 100 float32 (2 GB) with --max-memory 256MB
     python bench/outofcore.py --rows 1000000 --classes 100 --max-memory 64MB --verify
     python bench/outofcore.py --parquet                # the same data as a Parquet file (written once)
+    python bench/outofcore.py --cli --verify           # the labelcli command itself, streamed vs loaded whole
 
 Each run is a fresh process; reported: wall time, peak resident memory (VmHWM) and the part of it
 above the process's resident memory before the call (interpreter + numpy + pyarrow), and the peak
 of numpy allocations (tracemalloc). --verify also runs the in-memory find_label_issues on the
 whole array (needs RAM for it) and checks mask, ranking, scores and predicted are identical.
+--cli runs `labelcli find-issues --max-memory ...` instead (wall time and peak RSS of the whole
+process, from /usr/bin/time); with --verify also without --max-memory, and compares the two
+issues tables byte for byte.
 Files go to bench/_work/ (git-ignored; several GB).
 """
 from __future__ import annotations
@@ -93,6 +97,42 @@ def write_parquet(lp: Path, pp: Path, group_rows: int) -> Path:
     return path
 
 
+def run_cli(labels, probs, max_memory, out: Path, parquet: bool) -> dict:
+    """`labelcli find-issues` in a fresh process: wall time and peak RSS. The peak comes from
+    /usr/bin/time (GNU time): the ru_maxrss of a direct child would include this parent's own
+    peak (Linux records the spawning process's high-water mark at exec)."""
+    import os
+
+    exe = str(Path(sys.executable).with_name("labelcli"))
+    cmd = [exe, "find-issues", "-l", str(labels), "-p", str(probs), "--out", str(out), "--quiet"]
+    cmd += ["--prob-prefix", "p"] if parquet else []
+    cmd += ["--max-memory", max_memory] if max_memory else []
+    timer = os.path.exists("/usr/bin/time")
+    t0 = time.perf_counter()
+    res = subprocess.run((["/usr/bin/time", "-f", "%M"] if timer else []) + cmd, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if res.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{res.stderr[-3000:]}")
+    peak = int(res.stderr.strip().splitlines()[-1]) * 1024 if timer else 0
+    return {"seconds": seconds, "peak_rss": peak}
+
+
+def main_cli(args, src_l, src_p, tag) -> int:
+    mb = lambda b: f"{b / 1e6:.0f} MB"  # noqa: E731
+    streamed = WORK / f"ooc_cli_{tag}_stream.csv"
+    res = run_cli(src_l, src_p, args.max_memory, streamed, args.parquet)
+    print(f"labelcli find-issues --max-memory {args.max_memory}: {res['seconds']:.1f} s, peak RSS {mb(res['peak_rss'])}")
+    if args.verify:
+        whole = WORK / f"ooc_cli_{tag}_memory.csv"
+        ref = run_cli(src_l, src_p, None, whole, args.parquet)
+        print(f"labelcli find-issues (loaded whole): {ref['seconds']:.1f} s, peak RSS {mb(ref['peak_rss'])}")
+        if streamed.read_bytes() != whole.read_bytes():
+            print("MISMATCH: the issues tables differ")
+            return 1
+        print(f"identical issues tables ({streamed.stat().st_size:,} bytes)")
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=5_000_000)
@@ -101,6 +141,7 @@ def main(argv=None) -> int:
     ap.add_argument("--parquet", action="store_true", help="read a Parquet copy of the data")
     ap.add_argument("--row-group-rows", type=int, default=50_000, help="row group size of the Parquet copy")
     ap.add_argument("--verify", action="store_true", help="compare with the in-memory path")
+    ap.add_argument("--cli", action="store_true", help="time the labelcli find-issues command (whole process)")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -112,6 +153,8 @@ def main(argv=None) -> int:
         src_l = src_p
         print(f"parquet: {src_p} ({src_p.stat().st_size / 1e9:.2f} GB)")
     tag = f"{args.rows}x{args.classes}"
+    if args.cli:
+        return main_cli(args, src_l, src_p, tag)
     res = run("stream", src_l, src_p, args.max_memory, tag)
     mb = lambda b: f"{b / 1e6:.0f} MB"  # noqa: E731
     print(

@@ -74,15 +74,17 @@ def worker(tool: str, func: str, n: int, k: int) -> dict:
         import cleanlab.filter
         import cleanlab.rank
     y, p = np.load(lp), np.load(pp)
+    if tool == "labelcli":
+        fn = getattr(lib, func)  # labelcli imports its modules on first use: not in the timing
     rss0 = procmem.reset_peak_rss()
     t0 = time.perf_counter()
     if tool == "labelcli":
         if func == "find_label_issues":
-            out = lib.find_label_issues(y, p).ranking
+            out = fn(y, p, compat="cleanlab").ranking  # the same algorithm as cleanlab's
         elif func == "label_quality_scores":
-            out = lib.label_quality_scores(y, p)
+            out = fn(y, p, compat="cleanlab")
         else:
-            h = lib.health_summary(y, p)
+            h = fn(y, p, compat="cleanlab")
             out = np.concatenate([[h.health_score], h.class_noise_rate, h.class_issues])
     else:
         if func == "find_label_issues":
@@ -183,6 +185,9 @@ def cli_rows(repeats: int, n: int = 1_000_000, k: int = 10) -> list[str]:
     exe = str(Path(sys.executable).with_name("labelcli"))
     py = sys.executable
     me = str(Path(__file__).resolve())
+    # cleanlab's algorithm, as the script runs it (once the CLI has labelcli's own defaults)
+    helptext = subprocess.run([exe, "find-issues", "--help"], capture_output=True, text=True).stdout
+    same = ["--compat", "cleanlab"] if "--compat" in helptext else []
     runs = {
         "python -c pass (interpreter start)": [py, "-c", "pass"],
         "python -c 'import numpy'": [py, "-c", "import numpy"],
@@ -190,10 +195,11 @@ def cli_rows(repeats: int, n: int = 1_000_000, k: int = 10) -> list[str]:
         f"floor process: python + numpy + np.load + one pass ({n:,} x {k} .npy)":
             [py, me, "--worker", "floor", "-", str(n), str(k)],
         "labelcli find-issues (.npy)": [exe, "find-issues", "--labels", str(lp), "--pred-probs", str(pp),
-                                        "--out", str(WORK / "cli_lc_npy.csv"), "--quiet"],
+                                        "--out", str(WORK / "cli_lc_npy.csv"), "--quiet", *same],
         "cleanlab script (.npy)": [py, me, "--cleanlab-cli", str(lp), str(pp), str(WORK / "cli_cl_npy.csv")],
         "labelcli find-issues (Parquet)": [exe, "find-issues", "--labels", str(table), "--pred-probs", str(table),
-                                           "--prob-prefix", "p", "--out", str(WORK / "cli_lc_pq.csv"), "--quiet"],
+                                           "--prob-prefix", "p", "--out", str(WORK / "cli_lc_pq.csv"), "--quiet",
+                                           *same],
         "cleanlab script (Parquet)": [py, me, "--cleanlab-cli", str(table), str(table), str(WORK / "cli_cl_pq.csv")],
     }
     times: dict[str, list[float]] = {name: [] for name in runs}

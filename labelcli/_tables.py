@@ -122,13 +122,27 @@ def available_memory() -> int | None:
     return min(limits) if limits else None
 
 
+MEMORY_HINT = "use --max-memory to process files larger than memory"
+
+
+class NotEnoughMemory(LabelError):
+    """A file too large to load whole; ``hint`` (what to do) can be replaced by the caller,
+    which knows whether the command could have streamed the file."""
+
+    def __init__(self, problem: str, hint: str = MEMORY_HINT):
+        super().__init__(f"{problem}; {hint}")
+        self.problem = problem
+
+    def with_hint(self, hint: str) -> "NotEnoughMemory":
+        return NotEnoughMemory(self.problem, hint)
+
+
 def check_fits_in_memory(name: str, need: int, what: str) -> None:
     """Refuse (before allocating) when ``need`` bytes are more than the memory available."""
     avail = available_memory()
     if avail is not None and need > avail:
-        raise LabelError(
-            f"{name}: {what} needs {human_bytes(need)} in memory, more than the {human_bytes(avail)}"
-            " available; use --max-memory to process files larger than memory"
+        raise NotEnoughMemory(
+            f"{name}: {what} needs {human_bytes(need)} in memory, more than the {human_bytes(avail)} available"
         )
 
 
@@ -255,9 +269,9 @@ def _read_npy(path: str) -> np.ndarray:
         cut = f"; the file also holds only {human_bytes(max(body, 0))} of data (truncated)" if body < need else ""
         avail = available_memory()
         if avail is not None and need > avail:
-            raise LabelError(
+            raise NotEnoughMemory(
                 f"{path}: the .npy header declares {described}, more than the {human_bytes(avail)} of"
-                f" memory available{cut}; use --max-memory to process files larger than memory"
+                f" memory available{cut}"
             )
         if body < need:
             raise LabelError(
@@ -383,33 +397,39 @@ def _looks_headerless(fields: list[str]) -> bool:
     return len(ints) < len(fields) or len(set(ints)) < len(ints)
 
 
-def _read_csv(src: str | bytes, name: str, sep: str | None):
-    import pandas as pd
-
+def csv_options(src: str | bytes, name: str, sep: str | None = None) -> dict:
+    """pandas.read_csv options for a CSV file (or stdin bytes), from its first ~1 MB: separator,
+    header or not (``header=None``: columns are then named "0", "1", ...), compression."""
     text, gz = _peek(src, name)
     if not text.strip():
         raise LabelError(f"{name}: file is empty")
-    if isinstance(src, str) and not gz:
-        check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
     if sep is None:
         sep = _sniff_sep(text.split("\n", 1)[0])
     header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
     headerless = _looks_headerless(header)
     if not headerless:
         _check_duplicates([h.strip() for h in header], name)
+    return dict(
+        sep=sep,
+        header=None if headerless else "infer",
+        encoding="utf-8-sig",
+        compression="gzip" if gz else None,
+        skipinitialspace=True,
+        keep_default_na=False,  # a class may be called "None" or "NA"; only empty cells are missing
+        na_values=[""],
+    )
+
+
+def _read_csv(src: str | bytes, name: str, sep: str | None):
+    import pandas as pd
+
+    options = csv_options(src, name, sep)
+    if isinstance(src, str) and not options["compression"]:
+        check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
+    headerless = options["header"] is None
     source = io.BytesIO(src) if isinstance(src, bytes) else src
     try:
-        df = pd.read_csv(
-            source,
-            sep=sep,
-            header=None if headerless else "infer",
-            encoding="utf-8-sig",
-            compression="gzip" if gz else None,
-            skipinitialspace=True,
-            low_memory=False,
-            keep_default_na=False,  # a class may be called "None" or "NA"; only empty cells are missing
-            na_values=[""],
-        )
+        df = pd.read_csv(source, low_memory=False, **options)
     except pd.errors.EmptyDataError as e:
         raise LabelError(f"{name}: file is empty") from e
     except UnicodeDecodeError as e:
@@ -579,7 +599,207 @@ def _atomic(path: str, *, text: bool):
 
 def _write_csv(df, f) -> None:
     # pandas writes floats with repr (shortest round-trip); fixed "\n" keeps bytes OS-independent.
-    df.to_csv(f, index=False, lineterminator="\n")
+    kinds = _kinds(df) if df.shape[1] >= 2 else None  # one column: pandas quotes an empty cell
+    if kinds is None:
+        df.to_csv(f, index=False, lineterminator="\n")
+        return
+    f.write(",".join(_csv_field(str(c)) for c in df.columns) + "\n")
+    for start in range(0, len(df), WRITE_ROWS):
+        _write_buffer(f, _concat(_csv_lines(df.iloc[start : start + WRITE_ROWS], kinds)))
+
+
+def _write_buffer(f, buf) -> None:
+    """UTF-8 bytes to a text file: to its binary buffer when it has one (no decoding)."""
+    raw = getattr(f, "buffer", None)
+    if raw is None:
+        f.write(bytes(buf).decode("utf-8"))
+    else:
+        f.flush()
+        raw.write(buf)
+
+
+# --- column-wise writers: the bytes of DataFrame.to_csv(index=False, lineterminator="\n") and of
+# the JSON record loop (_records), built with Arrow kernels a column at a time instead of a Python
+# object per cell (5-10x faster), WRITE_ROWS rows at a time (bounded memory). Tables holding other
+# dtypes are written the slow way.
+
+WRITE_ROWS = 1 << 17
+
+
+def _kinds(df) -> list[str] | None:
+    """Per column: 'bool', 'int' (numpy or nullable), 'float' (float64), 'str' (pandas' string
+    dtype) or 'object' (str values); None when a column is anything else or names repeat."""
+    from pandas.api.types import is_integer_dtype, is_string_dtype
+
+    names = [str(c) for c in df.columns]
+    if not names or len(set(names)) < len(names):
+        return None
+    kinds = []
+    for j in range(df.shape[1]):
+        s = df.iloc[:, j]
+        numpy = isinstance(s.dtype, np.dtype)
+        if numpy and s.dtype.kind == "b":
+            kinds.append("bool")
+        elif is_integer_dtype(s.dtype):
+            kinds.append("int")
+        elif numpy and s.dtype == np.float64 and _arrow_formats_like_repr():
+            kinds.append("float")
+        elif is_string_dtype(s.dtype) and not numpy:
+            kinds.append("str")
+        elif _object_strings(s):
+            kinds.append("object")
+        else:
+            return None
+    return kinds
+
+
+def _object_strings(series) -> bool:
+    """An object column of str values (None / NaN for missing) only."""
+    from pandas.api.types import infer_dtype
+
+    return series.dtype == object and infer_dtype(series, skipna=True) in ("string", "empty")
+
+
+def _arrow_strings(series, kind: str, pa):
+    return pa.Array.from_pandas(series) if kind == "str" else \
+        pa.array(series.to_numpy(), type=pa.large_string(), from_pandas=True)
+
+
+def _csv_field(text: str) -> str:
+    """One field as csv.writer (QUOTE_MINIMAL, as pandas uses it) writes it."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow([text, ""])
+    return out.getvalue()[:-2]
+
+
+def _quoted_chars() -> str:
+    """The characters that make csv.writer quote a field (it changed across Python versions)."""
+    return "".join(c for c in ',"\n\r' if _csv_field(f"a{c}b").startswith('"'))
+
+
+def _csv_lines(df, kinds):
+    """Each row of df as to_csv writes it, "\n" included, as an Arrow string array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = []
+    for j, kind in enumerate(kinds):
+        s = df.iloc[:, j]
+        if kind == "bool":
+            col = pc.if_else(pa.array(s.to_numpy()), "True", "False")
+        elif kind == "int":  # missing -> empty
+            col = pc.fill_null(pc.cast(pa.Array.from_pandas(s), pa.string()), "")
+        elif kind == "float":
+            col = _float_cells(s.to_numpy(), pa, pc, json=False)
+        else:
+            col = _string_cells(_arrow_strings(s, kind, pa), pa, pc)
+        cells.append(col.cast(pa.large_string()))
+    text = pa.large_string()
+    rows = pc.binary_join_element_wise(*cells, pa.scalar(",", text))
+    return pc.binary_join_element_wise(rows, pa.scalar("", text), pa.scalar("\n", text))  # each row + "\n"
+
+
+def _concat(strings):
+    """The concatenated values of an Arrow string array without nulls, as a buffer (no copy)."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int64 if "large" in str(strings.type) else np.int32)
+    first, last = offsets[strings.offset], offsets[strings.offset + len(strings)]
+    return strings.buffers()[2].slice(int(first), int(last - first))
+
+
+_FLOAT_ARROW_RANGE = (1e-4, 1e10)  # where Arrow's shortest float formatting is Python's repr
+
+
+def _float_cells(values: np.ndarray, pa, pc, json: bool):
+    """repr of each float (NaN: an empty field; JSON: null for NaN and inf): Arrow formats the
+    common range the same way; the rest (whole numbers, tiny, huge, inf) go through repr."""
+    mag = np.abs(values)
+    arrow = (mag >= _FLOAT_ARROW_RANGE[0]) & (mag < _FLOAT_ARROW_RANGE[1]) & (values != np.floor(values))
+    cells = pc.cast(pa.array(values), pa.string())
+    rest = np.flatnonzero(~arrow)
+    if len(rest):
+        odd = "null" if json else ""
+        fixed = [repr(v) if math.isfinite(v) or (v == v and not json) else odd for v in values[rest].tolist()]
+        cells = pc.replace_with_mask(cells, pa.array(~arrow), pa.array(fixed, type=pa.string()))
+    return cells
+
+
+_ARROW_REPR_OK: list = []
+
+
+def _arrow_formats_like_repr() -> bool:
+    """Arrow's float -> string cast equals repr in _FLOAT_ARROW_RANGE (checked once, on probes
+    across that range, in case a pyarrow version formats differently)."""
+    if not _ARROW_REPR_OK:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        rng = np.random.default_rng(0)
+        probes = np.concatenate([rng.random(400) * 10.0 ** rng.integers(-4, 10, 400),
+                                 rng.random(100).astype(np.float32).astype(np.float64), [1e-4 * 1.5, 0.1, 0.5]])
+        probes = probes[(probes >= _FLOAT_ARROW_RANGE[0]) & (probes < _FLOAT_ARROW_RANGE[1])]
+        _ARROW_REPR_OK.append(pc.cast(pa.array(probes), pa.string()).to_pylist() == [repr(v) for v in probes.tolist()])
+    return _ARROW_REPR_OK[0]
+
+
+_QUOTED: list = []
+
+
+def _string_cells(arr, pa, pc):
+    """Strings as csv.writer writes them: missing -> empty; quoted (and quotes doubled) only when
+    they hold a character that needs it."""
+    if not _QUOTED:
+        _QUOTED.append("[" + re.escape(_quoted_chars()) + "]")
+    arr = pc.fill_null(arr, "")
+    needs = pc.match_substring_regex(arr, _QUOTED[0])
+    if pc.any(needs).as_py():
+        rows = np.flatnonzero(needs.to_numpy(zero_copy_only=False))
+        fixed = [_csv_field(v) for v in pc.take(arr, pa.array(rows)).to_pylist()]
+        arr = pc.replace_with_mask(arr, needs, pa.array(fixed, type=arr.type))
+    return arr
+
+
+def _json_lines(df, kinds, before: str, after: str):
+    """Each row of df as _dump(record) writes it, between before and after, as an Arrow string
+    array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.large_string()
+    parts = [pa.scalar(before + "{", text)]
+    for j, kind in enumerate(kinds):
+        s = df.iloc[:, j]
+        if kind == "bool":
+            col = pc.if_else(pa.array(s.to_numpy()), "true", "false")
+        elif kind == "int":
+            col = pc.fill_null(pc.cast(pa.Array.from_pandas(s), pa.string()), "null")
+        elif kind == "float":
+            col = _float_cells(s.to_numpy(), pa, pc, json=True)
+        else:
+            coded = pc.dictionary_encode(_arrow_strings(s, kind, pa))  # each distinct string escaped once
+            words = pa.array([_dump(v) for v in coded.dictionary.to_pylist()], type=text)
+            col = pc.fill_null(pc.take(words, coded.indices), "null")
+        parts += [pa.scalar((", " if j else "") + _dump(str(df.columns[j])) + ": ", text), col.cast(text)]
+    parts.append(pa.scalar("}" + after, text))
+    return pc.binary_join_element_wise(*parts, pa.scalar("", text))
+
+
+def _write_json_rows(df, f, *, lines: bool) -> bool:
+    """The records of df, column-wise: as a .json array's items (lines=False) or .jsonl lines;
+    False (nothing written) when a column's dtype is not handled."""
+    kinds = _kinds(df)
+    if kinds is None:
+        return False
+    for start in range(0, len(df), WRITE_ROWS):
+        chunk = df.iloc[start : start + WRITE_ROWS]
+        if lines:
+            _write_buffer(f, _concat(_json_lines(chunk, kinds, "", "\n")))
+        else:  # "\n" before the first record, ",\n" before the others
+            buf = _concat(_json_lines(chunk, kinds, ",\n", ""))
+            if start == 0:
+                f.write("\n")
+                buf = buf.slice(2)
+            _write_buffer(f, buf)
+    return True
 
 
 def _json_column(series) -> list:
@@ -619,13 +839,15 @@ def _write_df(df, path: str) -> None:
         elif suffix == ".json":
             with _atomic(path, text=True) as f:
                 f.write("[")
-                for i, rec in enumerate(_records(df)):
-                    f.write(("\n" if i == 0 else ",\n") + _dump(rec))
+                if not _write_json_rows(df, f, lines=False):  # the same text, a record at a time
+                    for i, rec in enumerate(_records(df)):
+                        f.write(("\n" if i == 0 else ",\n") + _dump(rec))
                 f.write("\n]\n")
         else:  # .jsonl
             with _atomic(path, text=True) as f:
-                for rec in _records(df):
-                    f.write(_dump(rec) + "\n")
+                if not _write_json_rows(df, f, lines=True):
+                    for rec in _records(df):
+                        f.write(_dump(rec) + "\n")
     except OSError as e:
         raise LabelError(f"{path}: could not write: {short_reason(e)}") from e
 

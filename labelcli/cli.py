@@ -5,13 +5,23 @@ stderr); 3 an internal error (a bug: rerun with --debug for the traceback).
 """
 from __future__ import annotations
 
-import json
 import sys
 from typing import Annotated, Optional
 
 import typer
 
 from labelcli.errors import LabelError
+from labelcli.options import (  # noqa: F401 (the shared options, and the first checks of every command)
+    ARRAY_OUT, TABLE_OUT, Aggregation, Alpha, Classes, Debug, DupThreshold, FeaturePrefix, Features, Folds,
+    Format, K, LabelCol, Labels, MaxMemory, Metric, Model, MultiLabel, LabelSep, Normalize, Out, OutlierThreshold,
+    PredProbs, ProbPrefix, Quiet, Seed, Temperature,
+)
+from labelcli.options import check_format as _check_format
+from labelcli.options import check_top as _check_top
+from labelcli.options import choice as _choice
+from labelcli.options import load as _load
+from labelcli.options import memory_budget as _memory_budget
+from labelcli.options import print_json as _print_json
 
 app = typer.Typer(
     name="labelcli",
@@ -21,56 +31,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-# --- options shared by the commands that read data ---------------------------------------------
-Labels = Annotated[str, typer.Option("--labels", "-l", help="Labels file (.npy/.csv/.parquet, '-' = CSV on stdin).")]
-PredProbs = Annotated[Optional[str], typer.Option("--pred-probs", "-p", help="Out-of-sample predicted probabilities, N x K.")]
-Features = Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (cross-validated into pred_probs when --pred-probs is absent).")]
-Classes = Annotated[Optional[str], typer.Option("--classes", help="Class names in column order, comma-separated: cat,dog,bird.")]
-LabelCol = Annotated[str, typer.Option("--label-col", help="Label column in a table.")]
-ProbPrefix = Annotated[Optional[str], typer.Option("--prob-prefix", help="Only columns starting with this are pred_probs; the rest of the name is the class.")]
-FeaturePrefix = Annotated[Optional[str], typer.Option("--feature-prefix", help="Only columns starting with this are features.")]
-Normalize = Annotated[bool, typer.Option("--normalize", help="Rescale pred_probs rows that do not sum to 1 (e.g. float16 files).")]
-Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Output file (.csv/.parquet/.json/.jsonl), '-' = CSV on stdout.")]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No report, no progress bar.")]
-Format = Annotated[str, typer.Option("--format", help="'text' (report only) or 'json' (also a JSON summary on stdout).")]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for cross-validation folds and models.")]
-Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")]
-Model = Annotated[str, typer.Option("--model", "-m", help="logreg, hgb, rf, knn, or package.module:Class (scikit-learn API).")]
-Folds = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
-MultiLabel = Annotated[Optional[bool], typer.Option("--multi-label/--multi-class", help="Force the task (default: multi-label when the labels are lists, 'a,b' tags or a 0/1 matrix).", show_default=False)]
-LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separator of the tags in a CSV cell (an empty cell = no tag).")]
-Aggregation = Annotated[str, typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: exponential_moving_average, softmin, min, mean.")]
-Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
-Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
-K = Annotated[int, typer.Option("--k", help="With --features: neighbours per example for outliers and duplicates.")]
-Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine or euclidean distance.")]
-DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
-OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
-
-
-def _check_format(fmt: str, out: str | None) -> bool:
-    if fmt not in ("text", "json"):
-        raise LabelError(f"--format must be 'text' or 'json', got '{fmt}'")
-    if fmt == "json" and out == "-":
-        raise LabelError("--out - and --format json both write to stdout; choose one")
-    return fmt == "json"
-
-
-TABLE_OUT = (".csv", ".parquet", ".json", ".jsonl")
-ARRAY_OUT = (".npy", ".csv", ".parquet")
-
-
-def _choice(value: str, choices, option: str) -> str:
-    """Check an option's value up front (before any loading or cross-validation)."""
-    if value not in choices:
-        raise LabelError(f"{option} '{value}' is not one of: {', '.join(choices)}")
-    return value
-
-
-def _check_top(top: int | None) -> None:
-    if top is not None and top < 1:
-        raise LabelError(f"--top must be at least 1, got {top}")
 
 
 def _class_index(name: str | None, classes) -> int | None:
@@ -88,13 +48,6 @@ def _scope(exclude, only_class) -> str | None:
     return ", ".join(parts) or None
 
 
-def _print_json(doc) -> None:
-    from labelcli._tables import write_stdout
-
-    text = json.dumps(doc, indent=2) + "\n"
-    write_stdout(lambda out: out.write(text))  # a closed stdout or a full disk: LabelError, exit 2
-
-
 def _check_class_pairs_fit(num_classes: int, name: str) -> None:
     """Confident learning keeps several K x K matrices; refuse a K they cannot fit, before allocating."""
     from labelcli._tables import available_memory, human_bytes
@@ -107,18 +60,6 @@ def _check_class_pairs_fit(num_classes: int, name: str) -> None:
             f" class-pair matrices ({human_bytes(need)}), more than the {human_bytes(avail)} of memory"
             " available; merge rare classes, or use `labelcli score` (it needs no class pairs)"
         )
-
-
-def _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-          quiet=False, multi_label=None, label_sep=","):
-    from labelcli import io, report
-
-    inputs = io.load_inputs(labels, pred_probs, features, classes=classes, label_col=label_col,
-                            prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
-                            multi_label=multi_label, label_sep=label_sep)
-    if inputs.note:
-        report.note(report.console(quiet), f"{inputs.note} (force with --multi-label / --multi-class)")
-    return inputs
 
 
 def _cross_validate(inputs, model, folds, seed, quiet):
@@ -206,16 +147,17 @@ def find_issues(
     multi_label: MultiLabel = None, label_sep: LabelSep = ",", aggregation: Aggregation = "exponential_moving_average",
     alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
-    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
-    from labelcli import io, report, results
+    from labelcli import io, outofcore, report, results
     from labelcli.core.filtering import FILTERS, find_label_issues
     from labelcli.core.ranking import METHODS
     from labelcli.core.validate import check_classes_present
 
     as_json = _check_format(format, out)
+    budget = _memory_budget(max_memory)
     _choice(filter_by, FILTERS, "--filter-by")
     _choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
     if pred_probs is None and features is None:
@@ -224,16 +166,20 @@ def find_issues(
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=TABLE_OUT)
     inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-                   quiet, multi_label, label_sep)
+                   quiet, multi_label, label_sep, budget)
     ml = _multilabel_options(filter_by, rank_by, aggregation) if inputs.multi_label else None
     if ml is None:
         check_classes_present(inputs.labels, len(inputs.classes), name=labels)
         _check_class_pairs_fit(len(inputs.classes), name=pred_probs or labels)
     probs, cv_acc = inputs.pred_probs, None
-    if probs is None:
+    if probs is None and inputs.stream is None:
         cv = _cross_validate(inputs, model, folds, seed, quiet)
         probs, cv_acc = cv.pred_probs, cv.accuracy
-    if ml is not None:
+    if inputs.stream is not None:
+        with report.pass_progress(quiet, pred_probs) as tick:
+            issues = outofcore.find_label_issues_streaming(inputs.labels, inputs.stream, filter_by=filter_by,
+                                                           rank_by=rank_by, progress=tick)
+    elif ml is not None:
         issues = ml.find_label_issues(inputs.labels, probs, filter_by=filter_by, method=rank_by,
                                       aggregation=aggregation, alpha=alpha, temperature=temperature)
     else:
@@ -252,16 +198,17 @@ def find_issues(
                                      sep=label_sep, only=only)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
-    report.find_issues(report.console(quiet), num_examples=len(inputs.labels), num_classes=len(inputs.classes),
-                       num_issues=issues.num_issues, filter_by=filter_by, rank_by=rank_by,
-                       top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
-                       class_df=results.class_issue_counts(issues, inputs.labels, inputs.classes),
-                       out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
-                       remaining=None if only is None else results.flagged_in(issues, only),
-                       scope=_scope(exclude, only_class))
-    if feats is not None:
-        report.feature_issues(report.console(quiet), feats.to_dict(inputs.classes),
-                              results.issue_type_sections(table, feats, issues.num_issues), show=min(top or 10, 50))
+    if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
+        report.find_issues(report.console(), num_examples=len(inputs.labels), num_classes=len(inputs.classes),
+                           num_issues=issues.num_issues, filter_by=filter_by, rank_by=rank_by,
+                           top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
+                           class_df=results.class_issue_counts(issues, inputs.labels, inputs.classes),
+                           out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
+                           remaining=None if only is None else results.flagged_in(issues, only),
+                           scope=_scope(exclude, only_class))
+        if feats is not None:
+            report.feature_issues(report.console(), feats.to_dict(inputs.classes),
+                                  results.issue_type_sections(table, feats, issues.num_issues), show=min(top or 10, 50))
     if as_json:
         _print_json({"num_examples": len(inputs.labels), "num_issues": issues.num_issues,
                      "filter_by": filter_by, "rank_by": rank_by, "cv_accuracy": cv_acc,
@@ -285,14 +232,15 @@ def score(
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
     label_sep: LabelSep = ",", seed: Seed = 0,
     aggregation: Aggregation = "exponential_moving_average", alpha: Alpha = 0.8, temperature: Temperature = 0.1,
-    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect); or, with
     --method importance, the next examples to review (most important first)."""
-    from labelcli import io, report, results
+    from labelcli import io, outofcore, report, results
     from labelcli.core.ranking import METHODS, label_quality_scores
 
     as_json = _check_format(format, out)
+    budget = _memory_budget(max_memory)
     _choice(method, (*METHODS, "importance"), "--method")
     if method == "importance":
         return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
@@ -306,8 +254,12 @@ def score(
     if out is not None:
         io.check_output_path(out, [labels, pred_probs], allowed=TABLE_OUT)
     inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
-                   quiet, multi_label, label_sep)
-    if inputs.multi_label:
+                   quiet, multi_label, label_sep, budget)
+    if inputs.stream is not None:
+        with report.pass_progress(quiet, pred_probs) as tick:
+            scores, predicted = outofcore.label_quality_scores_streaming(
+                inputs.labels, inputs.stream, method=method, adjust_pred_probs=adjust, progress=tick)
+    elif inputs.multi_label:
         ml = _multilabel_options(None, method, aggregation)
         if adjust:
             raise LabelError("--adjust-pred-probs is for multi-class data")
@@ -321,7 +273,8 @@ def score(
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
-    report.scores(report.console(quiet), num_examples=len(table), method=method, lowest_df=lowest, out=out)
+    if not quiet:
+        report.scores(report.console(), num_examples=len(table), method=method, lowest_df=lowest, out=out)
     if as_json:
         _print_json({"num_examples": len(table), "method": method, "mean_score": float(scores.mean()),
                      "lowest": results.records(lowest.head(20))})
@@ -371,14 +324,15 @@ def health(
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
     label_sep: LabelSep = ",", k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None,
     outlier_threshold: OutlierThreshold = None,
-    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
-    from labelcli import io, report, results
+    from labelcli import io, outofcore, report, results
     from labelcli.core.health import health_summary
     from labelcli.core.validate import check_classes_present
 
     as_json = _check_format(format, out)
+    budget = _memory_budget(max_memory)
     for option, rate in (("--fail-above", fail_above), ("--fail-above-outliers", fail_above_outliers),
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
@@ -388,7 +342,7 @@ def health(
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=(".json",))
     inputs = _load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-                   quiet, multi_label, label_sep)
+                   quiet, multi_label, label_sep, budget)
     if inputs.multi_label:
         from labelcli.core import multilabel
 
@@ -397,7 +351,13 @@ def health(
     else:
         check_classes_present(inputs.labels, len(inputs.classes), name=labels)
         _check_class_pairs_fit(len(inputs.classes), name=pred_probs)
-        summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, top_pairs=top_pairs)
+        if inputs.stream is not None:
+            with report.pass_progress(quiet, pred_probs) as tick:
+                summary = outofcore.health_summary_streaming(inputs.labels, inputs.stream, class_names=inputs.classes,
+                                                             top_pairs=top_pairs, progress=tick)
+        else:
+            summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes,
+                                     top_pairs=top_pairs)
     doc = summary.to_dict()
     feats = None
     if features is not None:
@@ -405,11 +365,12 @@ def health(
         doc["features"] = feats.to_dict(inputs.classes)
     if out is not None:
         io.write_json(doc, out, inputs=[labels, pred_probs, features])
-    con = report.console(quiet)
-    report.health(con, summary, results.health_class_table(summary),
-                  results.health_pairs_table(summary), fail_above=fail_above, out=out)
-    if feats is not None:
-        report.feature_issues(con, doc["features"], [])
+    if not quiet:
+        con = report.console()
+        report.health(con, summary, results.health_class_table(summary),
+                      results.health_pairs_table(summary), fail_above=fail_above, out=out)
+        if feats is not None:
+            report.feature_issues(con, doc["features"], [])
     if as_json:
         _print_json(doc)
     failed = []

@@ -1,9 +1,9 @@
 """The review loop on the command line: `report` (HTML with plots and an image gallery), `fix`
 (apply review decisions or an automatic policy) and `evaluate` (did cleaning help?).
 
-Registered on the main app by `register(app)` from the bottom of labelcli/cli.py, which is why the
-shared option aliases can be imported from labelcli.cli here. Import labelcli.cli (not this module)
-first. Heavy libraries are imported inside the commands.
+Registered on the main app by `register(app)` from the bottom of labelcli/cli.py; the shared
+options and first checks come from labelcli.options. Heavy libraries are imported inside the
+commands.
 """
 from __future__ import annotations
 
@@ -12,10 +12,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from labelcli.cli import (
+from labelcli.options import (
     TABLE_OUT, Classes, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize,
-    PredProbs, ProbPrefix, Quiet, Seed, _check_format, _choice, _load, _print_json,
+    PredProbs, ProbPrefix, Quiet, Seed,
 )
+from labelcli.options import check_format as _check_format
+from labelcli.options import choice as _choice
+from labelcli.options import load as _load
+from labelcli.options import print_json as _print_json
 from labelcli.errors import LabelError
 
 GALLERY_MAX = 128  # thumbnails at most, whatever --top says

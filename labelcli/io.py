@@ -13,8 +13,11 @@ from typing import Sequence
 import numpy as np
 
 from labelcli._tables import (
+    NotEnoughMemory,
     check_output_path,
+    csv_options,
     display_name,
+    human_bytes,
     preview,
     read_table,
     write_array,
@@ -50,6 +53,9 @@ class Inputs:
     features_path: str | None
     multi_label: bool = False  # then ``labels`` is an N x K boolean tag matrix
     note: str | None = None  # why multi-label was chosen automatically, for a one-line note
+    # pred_probs too large for the memory budget: how to read them in chunks (labelcli.outofcore
+    # StreamSource); pred_probs is then None
+    stream: object | None = None
 
 
 def load_inputs(
@@ -65,20 +71,29 @@ def load_inputs(
     multi_label: bool | None = None,
     label_sep: str = ",",
     stdin=None,
+    max_memory: int | None = None,
 ) -> Inputs:
     """Read and validate the inputs; a path given twice (or '-' twice) is read once as one table.
 
     ``multi_label``: True or False forces the task; None detects it from the label format (a list
     column, separated tags, a 2-D 0/1 matrix) and says why in ``Inputs.note``.
+    ``max_memory``: the budget (bytes) of a command that can stream: multi-class pred_probs from
+    a file that would not fit it are not loaded; ``Inputs.stream`` says how to read them in
+    chunks. Class names and label indices are resolved exactly as for a file loaded whole.
     """
     tables: dict[str, object] = {}
+    cannot_stream = None if max_memory is None else _cannot_stream(pred_probs, features, multi_label)
+    streaming = max_memory is not None and cannot_stream is None and _too_large(pred_probs, max_memory)
 
     def key(path: str) -> str:
         return "-" if path == "-" else os.path.realpath(path)
 
     def table(path: str):
         if key(path) not in tables:
-            tables[key(path)] = read_table(path, stdin=stdin)
+            try:
+                tables[key(path)] = read_table(path, stdin=stdin)
+            except NotEnoughMemory as e:  # say whether --max-memory would help
+                raise e.with_hint(_memory_hint(max_memory, cannot_stream)) from None
         return tables[key(path)]
 
     shared = pred_probs is not None and features is not None and key(pred_probs) == key(features)
@@ -91,13 +106,22 @@ def load_inputs(
     lab_name = display_name(labels)
     if not label_sep:
         raise LabelError("--label-sep must not be empty")
-    why = _tags.looks_multilabel(table(labels), label_col, label_sep)
+    # Labels that share a streamed table with pred_probs are read alone (its label column).
+    shared_stream = streaming and key(labels) == key(pred_probs)
+    lab_src = _label_frame(pred_probs, label_col) if shared_stream else table(labels)
+    why = _tags.looks_multilabel(lab_src, label_col, label_sep)
     if multi_label is False and why:
         raise LabelError(f"{lab_name}: {why}, which is multi-label data, but --multi-class was given;"
                          " drop --multi-class (or pass --multi-label)")
     multi = bool(multi_label) or why is not None
     note = f"multi-label: {why}" if why and multi_label is None else None
+    if streaming and not multi:
+        streamed = _streamed(lab_src, labels, pred_probs, given=given, label_col=label_col,
+                             prob_prefix=prob_prefix, normalize=normalize, max_memory=max_memory)
+        if streamed is not None:
+            return streamed
     if multi:
+        cannot_stream = "multi-label data"
         if normalize:
             raise LabelError("--normalize is for multi-class pred_probs; multi-label rows need not sum to 1")
         kind, rows, raw, n = _tags.flat_tags(table(labels), lab_name, label_col, label_sep)
@@ -159,6 +183,81 @@ def _checked(inputs: Inputs) -> Inputs:
         check_same_length(len(inputs.labels), len(inputs.features), name_a=lab_name,
                           name_b=display_name(inputs.features_path))
     return inputs
+
+
+# -------------------------------------------------------------------------------------- streaming
+
+
+def _cannot_stream(pred_probs: str | None, features: str | None, multi_label: bool | None) -> str | None:
+    """Why pred_probs could not be streamed, as a phrase (None: they could)."""
+    from labelcli.outofcore import stream_kind
+
+    if pred_probs is None:
+        return "pred_probs from cross-validation"
+    if pred_probs == "-":
+        return "pred_probs on stdin"
+    if features is not None:
+        return "runs with --features"
+    if multi_label:
+        return "multi-label data"
+    if stream_kind(pred_probs) is None:
+        return f"{os.path.basename(pred_probs)} (streaming reads .npy, .parquet and .csv files)"
+    return None
+
+
+def _too_large(pred_probs: str, max_memory: int) -> bool:
+    from labelcli.outofcore import needs_streaming
+
+    return os.path.isfile(pred_probs) and needs_streaming(pred_probs, max_memory)
+
+
+def _memory_hint(max_memory: int | None, cannot_stream: str | None) -> str:
+    """What to do about a file too large to load whole, for this command and these inputs."""
+    if max_memory is None:
+        return "labelcli find-issues, score and health read larger files in chunks (--max-memory)"
+    if cannot_stream is not None:
+        return f"--max-memory reads multi-class pred_probs in chunks, but not {cannot_stream}"
+    return f"a smaller --max-memory (now {human_bytes(max_memory)}) reads it in chunks"
+
+
+def _label_frame(path: str, label_col: str):
+    from labelcli.outofcore import label_frame, stream_kind
+
+    if stream_kind(path) == "npy":
+        return read_table(path)
+    tsv = "\t" if ".tsv" in path.lower() else None
+    return label_frame(path, label_col, csv_options(path, path, tsv) if stream_kind(path) == "csv" else None)
+
+
+def _streamed(lab_src, labels: str, pred_probs: str, *, given, label_col, prob_prefix, normalize, max_memory):
+    """Inputs whose pred_probs stay on disk (Inputs.stream), with the classes resolved as
+    load_inputs does; None when a column of the table is not numbers (then loaded whole)."""
+    from labelcli import outofcore
+
+    lab_name, probs_name = display_name(labels), display_name(pred_probs)
+    kind, raw = _raw_labels(lab_src, lab_name, label_col)
+    cols = prob_names = options = None
+    if outofcore.stream_kind(pred_probs) == "npy":
+        reader = outofcore.NpyReader(pred_probs)
+        num_rows, k = reader.num_rows, reader.num_classes
+    else:
+        from pandas.api.types import is_numeric_dtype
+
+        head, num_rows, options = outofcore.table_head(pred_probs)
+        cols = _pick_columns(head, probs_name, prefix=prob_prefix, label_col=label_col, skip_prefix=None,
+                             what="pred_probs", option="--prob-prefix")
+        if options is None and not all(is_numeric_dtype(head[c]) for c in cols):
+            return None  # text in a Parquet column: the in-memory reader words the problem
+        prob_names = _class_names_from_columns(cols, prob_prefix, probs_name)
+        k = len(cols)
+    names, idx, order = resolve_classes(kind, raw, given, prob_names, k, lab_name, probs_name)
+    if order is not None:  # --classes in another order than the columns: read them in that order
+        cols = [cols[i] for i in order]
+    y = as_labels(idx, num_classes=k, name=lab_name)
+    if num_rows is not None:
+        check_same_length(len(y), num_rows, name_a=lab_name, name_b=probs_name)
+    source = outofcore.StreamSource(pred_probs, None if cols is None else tuple(cols), options, max_memory, normalize)
+    return Inputs(y, None, None, tuple(names), labels, pred_probs, None, stream=source)
 
 
 # ----------------------------------------------------------------------------------------- labels
@@ -341,7 +440,10 @@ def _numeric_matrix(df, cols: list[str], name: str, what: str) -> np.ndarray:
             )
         sub = sub.assign(**{c: conv})
     dtype = np.float32 if all(sub[c].dtype == np.float32 for c in cols) else np.float64
-    return sub.to_numpy(dtype=dtype, na_value=np.nan)
+    # Row-major whatever pandas' blocks are (one block comes out column-major): row sums (scores,
+    # --normalize) then add up in the same order as for a .npy file or a streamed chunk, so every
+    # format gives the same bits.
+    return np.ascontiguousarray(sub.to_numpy(dtype=dtype, na_value=np.nan))
 
 
 def _class_names_from_columns(cols: list[str], prefix: str | None, name: str) -> list[str]:

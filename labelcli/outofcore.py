@@ -1,28 +1,35 @@
-"""Out-of-core find_label_issues: chunked readers and the driver that runs core.streaming.
+"""Out-of-core confident learning: chunked readers and the drivers that run core.streaming.
 
-For pred_probs larger than a memory budget. The file is read in row chunks, in at most three
-passes (thresholds; confident joint; noise-rate cells, only for prune_by_noise_rate / both), and
-the result is identical to labelcli.find_label_issues on the whole array. Memory: the chunk and
-its temporaries, plus ~40 bytes per row for labels and the per-row results.
+For pred_probs larger than a memory budget. The file is read in row chunks, in a fixed number
+of passes, and every result is identical to the in-memory function on the whole array:
+find_label_issues_streaming (thresholds; confident joint; noise-rate cells, only for
+prune_by_noise_rate / both), label_quality_scores_streaming (scores; thresholds first when the
+method needs them), health_summary_streaming (thresholds; confident joint). Memory: the chunk
+and its temporaries, plus ~40 bytes per row for labels and the per-row results.
 
     >>> from labelcli.outofcore import find_label_issues_streaming, parse_size
     >>> issues = find_label_issues_streaming("labels.npy", "pred_probs.npy", max_memory=parse_size("256MB"))
 
 Readers: .npy (memory-mapped; pages are released after each chunk), Parquet (record batches
 within row groups: a row group is decoded whole, so write files with row groups smaller than
-the budget), CSV / TSV (pandas in chunks; parsed once per pass).
+the budget), CSV / TSV (pandas in chunks, with the options of the in-memory reader; parsed once
+per pass). The CLI (find-issues, score, health with --max-memory) gets its StreamSource from
+labelcli.io, which resolves the columns and class names as for a file loaded whole.
 """
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 import re
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
 
 from labelcli.core import streaming as s
 from labelcli.core import validate as v
+from labelcli.core.defaults import defaults
 from labelcli.core.filtering import LabelIssues
 from labelcli.errors import LabelError
 
@@ -42,11 +49,13 @@ _UNITS = {"": 1, "B": 1, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "KI": 2**10, "
 def parse_size(text) -> int:
     """Bytes from "256MB", "2GB", "1.5G", "512MiB" or a plain number of bytes (KB = 1000 B)."""
     if isinstance(text, (int, np.integer)):
-        return int(text)
-    m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]i?)?b?\s*", str(text), flags=re.IGNORECASE)
-    if not m or float(m.group(1)) <= 0:
+        size = int(text)
+    else:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]i?)?b?\s*", str(text), flags=re.IGNORECASE)
+        size = int(float(m.group(1)) * _UNITS[(m.group(2) or "").upper()]) if m else 0
+    if size < 1:
         raise LabelError(f"cannot read the size '{text}'; write e.g. 256MB, 2GB or 1.5GiB")
-    return int(float(m.group(1)) * _UNITS[(m.group(2) or "").upper()])
+    return size
 
 
 def physical_memory() -> int | None:
@@ -126,7 +135,7 @@ class ParquetReader(ProbsReader):
     def __init__(self, path: str, columns: list[str]):
         import pyarrow.parquet as pq
 
-        self.name, self.columns = path, columns
+        self.name, self.columns = path, list(columns)
         try:
             # streamed page reads (no pre-buffering of whole column chunks)
             self.file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
@@ -141,24 +150,53 @@ class ParquetReader(ProbsReader):
 
         start = 0
         for batch in self.file.iter_batches(batch_size=rows, columns=self.columns, use_threads=False):
-            yield start, _stack([batch.column(i).to_numpy(zero_copy_only=False) for i in range(batch.num_columns)])
+            # by name: the columns are in class order, which need not be the file's
+            yield start, _stack([batch.column(c).to_numpy(zero_copy_only=False) for c in self.columns])
             start += batch.num_rows
             pa.default_memory_pool().release_unused()
 
 
 class CsvReader(ProbsReader):
-    def __init__(self, path: str, columns: list[str], sep: str = ","):
-        self.name, self.columns, self.sep = path, columns, sep
+    """CSV / TSV in chunks, parsed with the options of the in-memory reader (labelcli._tables)."""
+
+    def __init__(self, path: str, columns: list[str], options: dict | None = None):
+        from labelcli._tables import csv_options
+
+        self.name, self.columns = path, list(columns)
+        self.options = csv_options(path, path, _sep(path) if ".tsv" in path.lower() else None) \
+            if options is None else options
         self.num_rows, self.num_classes, self.itemsize = None, len(columns), 8
 
     def chunks(self, rows):
         import pandas as pd
 
+        headerless = self.options["header"] is None
+        use = [int(c) for c in self.columns] if headerless else self.columns
         start = 0
-        with pd.read_csv(self.name, sep=self.sep, usecols=self.columns, chunksize=rows, skipinitialspace=True) as it:
+        with pd.read_csv(self.name, usecols=use, chunksize=rows, **self.options) as it:
             for df in it:
-                yield start, _stack([df[c].to_numpy() for c in self.columns])
+                yield start, _stack([_csv_numbers(df[c], self.name, str(c), start) for c in use])
                 start += len(df)
+
+
+def _csv_numbers(s, name: str, col: str, start: int) -> np.ndarray:
+    """A chunk's column as numbers; NA markers ('NaN', 'null') are NaN, other text is an error
+    naming the row in the whole file (as labelcli.io does for a file read whole)."""
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    from labelcli._tables import _NA_MARKERS
+
+    if is_numeric_dtype(s) and s.dtype.kind != "b":
+        return s.to_numpy()
+    text = s.astype(str).str.strip().where(s.notna())
+    conv = pd.to_numeric(text.where(~text.isin(_NA_MARKERS)), errors="coerce")
+    bad = np.flatnonzero((conv.isna() & s.notna() & ~text.isin(_NA_MARKERS)).to_numpy())
+    if bad.size:
+        r = int(bad[0])
+        raise LabelError(f"{name}: column '{col}' holds text ('{s.iloc[r]}' at row {start + r} (0-based));"
+                         " pred_probs must be numbers")
+    return conv.to_numpy(dtype=np.float64)
 
 
 def _stack(cols: list[np.ndarray]) -> np.ndarray:
@@ -171,36 +209,24 @@ def _stack(cols: list[np.ndarray]) -> np.ndarray:
 
 
 def table_columns(path: str, *, label_col: str = "label", prob_prefix: str | None = None) -> list[str]:
-    """pred_probs columns of a Parquet / CSV file: those starting with prob_prefix, else every
-    numeric column except the label column and id-like columns (index, id)."""
-    if _kind(path) == "parquet":
-        import pyarrow.parquet as pq
+    """pred_probs columns of a Parquet / CSV file, chosen as labelcli.io chooses them in a table
+    read whole: those starting with prob_prefix, else the numeric columns but the label and
+    id-like ones (index, id), from the file's first rows."""
+    from labelcli.io import _pick_columns
 
-        schema = pq.ParquetFile(path).schema_arrow
-        names = schema.names
-        numeric = {n for n in names if _arrow_numeric(schema.field(n).type)}
-    else:
-        import pandas as pd
-
-        head = pd.read_csv(path, sep=_sep(path), nrows=100, skipinitialspace=True)
-        names = [str(c) for c in head.columns]
-        numeric = {n for n in names if head[n].dtype.kind in "if"}
-    if prob_prefix:
-        cols = [n for n in names if n.startswith(prob_prefix) and n != label_col]
-    else:
-        cols = [n for n in names if n in numeric and n != label_col and n.strip().lower() not in ("index", "id")]
-    if not cols:
-        raise LabelError(f"{path}: no pred_probs columns found (columns: {', '.join(names[:10])})")
-    return cols
-
-
-def _arrow_numeric(t) -> bool:
-    import pyarrow.types as pt
-
-    return pt.is_floating(t) or pt.is_integer(t)
+    return _pick_columns(table_head(path)[0], path, prefix=prob_prefix, label_col=label_col, skip_prefix=None,
+                         what="pred_probs", option="--prob-prefix")
 
 
 def _kind(path: str) -> str:
+    kind = stream_kind(path)
+    if kind is None:
+        raise LabelError(f"{path}: streaming reads .npy, .parquet / .pq and .csv / .tsv files")
+    return kind
+
+
+def stream_kind(path: str) -> str | None:
+    """'npy', 'parquet' or 'csv' for a file this module can stream, else None."""
     p = path.lower()
     if p.endswith(".npy"):
         return "npy"
@@ -208,15 +234,39 @@ def _kind(path: str) -> str:
         return "parquet"
     if p.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
         return "csv"
-    raise LabelError(f"{path}: streaming reads .npy, .parquet / .pq and .csv / .tsv files")
+    return None
 
 
 def _sep(path: str) -> str:
     return "\t" if ".tsv" in path.lower() else ","
 
 
+@dataclass(frozen=True)
+class StreamSource:
+    """A pred_probs file to stream, as labelcli.io resolved it: the table columns in class order
+    (None for .npy), the CSV parsing options, and the run's memory budget and --normalize."""
+
+    path: str
+    columns: tuple[str, ...] | None = None
+    csv_options: dict | None = field(default=None, hash=False)
+    max_memory: int | None = None
+    normalize: bool = False
+
+    def reader(self) -> ProbsReader:
+        kind = _kind(self.path)
+        if kind == "npy":
+            return NpyReader(self.path)
+        if kind == "parquet":
+            return ParquetReader(self.path, list(self.columns))
+        return CsvReader(self.path, list(self.columns), self.csv_options)
+
+
 def open_probs(source, *, label_col: str = "label", prob_columns=None, prob_prefix=None) -> ProbsReader:
-    """A reader for pred_probs given as a path (.npy, Parquet, CSV) or an array."""
+    """A reader for pred_probs given as a path (.npy, Parquet, CSV), a StreamSource or an array."""
+    if isinstance(source, ProbsReader):
+        return source
+    if isinstance(source, StreamSource):
+        return source.reader()
     if not isinstance(source, (str, os.PathLike)):
         return ArrayReader(source)
     path = os.fspath(source)
@@ -226,7 +276,7 @@ def open_probs(source, *, label_col: str = "label", prob_columns=None, prob_pref
     if kind == "npy":
         return NpyReader(path)
     cols = list(prob_columns) if prob_columns else table_columns(path, label_col=label_col, prob_prefix=prob_prefix)
-    return ParquetReader(path, cols) if kind == "parquet" else CsvReader(path, cols, _sep(path))
+    return ParquetReader(path, cols) if kind == "parquet" else CsvReader(path, cols, None)
 
 
 def read_labels(source, *, label_col: str = "label") -> np.ndarray:
@@ -245,6 +295,64 @@ def read_labels(source, *, label_col: str = "label") -> np.ndarray:
     import pandas as pd
 
     return pd.read_csv(path, sep=_sep(path), usecols=[label_col], skipinitialspace=True)[label_col].to_numpy()
+
+
+def table_head(path: str, rows: int = 1000):
+    """(the first rows of a Parquet / CSV table as a DataFrame, its row count or None for CSV,
+    the CSV options), read as labelcli._tables reads the whole file; for choosing the columns."""
+    from labelcli._tables import _check_duplicates, _numbers_with_na_markers, csv_options, short_reason
+
+    if _kind(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        try:
+            pf = pq.ParquetFile(path)
+            _check_duplicates(pf.schema_arrow.names, path)
+            batch = next(pf.iter_batches(batch_size=rows, use_threads=False), None)
+        except LabelError:
+            raise
+        except Exception as e:
+            raise LabelError(f"{path}: could not read as Parquet: {short_reason(e)}") from e
+        if batch is None or pf.metadata.num_rows == 0:
+            raise LabelError(f"{path}: the table has no rows")
+        head = batch.to_pandas()
+        head.columns = [str(c) for c in head.columns]
+        return head, pf.metadata.num_rows, None
+    import pandas as pd
+
+    options = csv_options(path, path, "\t" if ".tsv" in path.lower() else None)
+    try:
+        head = pd.read_csv(path, nrows=rows, **options)
+    except Exception as e:
+        raise LabelError(f"{path}: could not read as CSV: {short_reason(e)}") from e
+    head.columns = [str(c) for c in head.columns]
+    if len(head) == 0:
+        raise LabelError(f"{path}: has a header but no data rows")
+    return _numbers_with_na_markers(head), None, options
+
+
+def label_frame(path: str, label_col: str, csv_opts: dict | None = None):
+    """The label column of a Parquet / CSV table, read alone (the pred_probs columns are not
+    loaded). Without such a column: an empty frame with the table's columns, so that the caller
+    words the error as for a table read whole."""
+    import pandas as pd
+
+    if _kind(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        if label_col not in pf.schema_arrow.names:
+            return pd.DataFrame(columns=pf.schema_arrow.names)
+        df = pf.read(columns=[label_col]).to_pandas()
+        df.columns = [str(c) for c in df.columns]
+        return df
+    from labelcli._tables import _numbers_with_na_markers
+
+    names = [str(c) for c in pd.read_csv(path, nrows=0, **csv_opts).columns]
+    if csv_opts["header"] is None or label_col not in names:
+        return pd.DataFrame(columns=names if csv_opts["header"] is not None else [str(i) for i in range(len(names))])
+    df = pd.read_csv(path, usecols=[label_col], low_memory=False, **csv_opts)
+    return _numbers_with_na_markers(df)
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -270,6 +378,18 @@ def _human(n: float) -> str:
             return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
         n /= 1000
     return f"{n:.1f}TB"
+
+
+CHUNK_ROWS_ENV = "LABELCLI_CHUNK_ROWS"  # hidden, for tests: force the rows per chunk
+
+
+def _chunk_rows_override() -> int | None:
+    text = os.environ.get(CHUNK_ROWS_ENV)
+    if not text:
+        return None
+    if not text.strip().isdigit() or int(text) < 1:
+        raise LabelError(f"{CHUNK_ROWS_ENV}={text!r}: give a number of rows (at least 1)")
+    return int(text)
 
 
 class _Chunks:
@@ -302,13 +422,66 @@ class _Chunks:
         v.check_same_length(len(self.labels), n_probs, name_a="labels", name_b=self.reader.name)
 
 
+class _Run:
+    """One streamed computation: the reader, the labels, the chunks and the progress callback."""
+
+    def __init__(self, labels_source, pred_probs_source, *, max_memory, chunk_rows, normalize, label_col,
+                 prob_columns, prob_prefix, progress):
+        if isinstance(pred_probs_source, StreamSource):
+            max_memory = pred_probs_source.max_memory if max_memory is None else max_memory
+            normalize = normalize or pred_probs_source.normalize
+        self.reader = reader = open_probs(pred_probs_source, label_col=label_col, prob_columns=prob_columns,
+                                          prob_prefix=prob_prefix)
+        self.k = k = reader.num_classes
+        labels = v.as_labels(read_labels(labels_source, label_col=label_col), num_classes=k)
+        if reader.num_rows is not None:
+            v.check_same_length(len(labels), reader.num_rows, name_a="labels", name_b=reader.name)
+        if k < 2:
+            v.as_pred_probs(np.zeros((1, k)), name=reader.name)  # raises the usual message
+        self.n = len(labels)
+        if chunk_rows is None:
+            chunk_rows = _chunk_rows_override()
+        if chunk_rows is None:
+            budget = default_max_memory() if max_memory is None else parse_size(max_memory)
+            chunk_rows = plan_chunk_rows(len(labels), k, reader.itemsize, budget)
+        self.chunks = _Chunks(reader, max(1, int(chunk_rows)), labels, normalize)
+        self.tick = progress or (lambda *a: None)
+
+    def classes(self) -> s.Classes:
+        """Pass 1: per-class counts, self-confidences and thresholds (and the values checked)."""
+        parts = []
+        for y, p, start in self.chunks:
+            parts.append(s.classes_partial(y, p, start))
+            self.tick("thresholds", start + len(y), self.n)
+        classes = s.classes_merge(parts, self.k)
+        del parts
+        if len(classes.labels) != self.n:
+            self.chunks.length_error(len(classes.labels))
+        self.chunks.labels = classes.labels  # the merged copy; drop the first one
+        return classes
+
+    def joint(self, classes: s.Classes, plan: s.Plan | None = None):
+        """Pass 2: the row scan and the confident joint; (RowScan, {method: scores}, adjusted
+        cell counts or None), with the scores the plan needs."""
+        margin = classes.margin_thresholds() if plan is not None and plan.needs_margin else None
+        kw = {} if plan is None else dict(score_methods=plan.score_methods, margin_thresholds=margin,
+                                          count_adjusted=plan.filter_by == "low_adjusted_margin")
+
+        def parts():
+            for y, p, start in self.chunks:
+                yield s.joint_partial(y, p, start, classes.thresholds, **kw)
+                self.tick("confident joint", start + len(y), self.n)
+
+        return s.joint_merge(parts(), self.k, self.n)
+
+
 def find_label_issues_streaming(
     labels_source,
     pred_probs_source,
     *,
     max_memory=None,
-    filter_by: str = "prune_by_noise_rate",
-    rank_by: str = "self_confidence",
+    filter_by: str | None = None,
+    rank_by: str | None = None,
     frac_noise: float = 1.0,
     num_to_remove_per_class=None,
     min_examples_per_class: int = 1,
@@ -318,66 +491,100 @@ def find_label_issues_streaming(
     prob_columns=None,
     prob_prefix: str | None = None,
     progress: Callable[[str, int, int | None], None] | None = None,
+    compat: str | None = None,
 ) -> LabelIssues:
     """find_label_issues over pred_probs read in chunks; the same LabelIssues, bit for bit.
 
     labels_source: class indices (array, .npy, or the label_col column of a Parquet / CSV file).
-    pred_probs_source: a path (.npy, .parquet / .pq, .csv / .tsv) or an array. Table columns:
-    prob_columns, else those starting with prob_prefix, else every numeric column but the label.
-    max_memory: bytes or a size like "2GB" (default: half the physical memory); it sets the chunk
-    size unless chunk_rows is given. progress(pass_name, rows_done, total_rows) after each chunk.
-    Every filter_by / rank_by of find_label_issues is supported.
+    pred_probs_source: a path (.npy, .parquet / .pq, .csv / .tsv), a StreamSource or an array.
+    Table columns: prob_columns, else those starting with prob_prefix, else every numeric column
+    but the label. max_memory: bytes or a size like "2GB" (default: half the physical memory);
+    it sets the chunk size unless chunk_rows is given. progress(pass_name, rows_done, total_rows)
+    after each chunk. Every filter_by / rank_by of find_label_issues is supported, with the same
+    defaults (compat="cleanlab": cleanlab's).
     """
-    reader = open_probs(pred_probs_source, label_col=label_col, prob_columns=prob_columns, prob_prefix=prob_prefix)
-    k = reader.num_classes
-    labels = v.as_labels(read_labels(labels_source, label_col=label_col), num_classes=k)
-    if reader.num_rows is not None:
-        v.check_same_length(len(labels), reader.num_rows, name_a="labels", name_b=reader.name)
-    if k < 2:
-        v.as_pred_probs(np.zeros((1, k)), name=reader.name)  # raises the usual message
-    plan = s.Plan(filter_by, rank_by, frac_noise,
+    profile = defaults(compat)
+    plan = s.Plan(profile.filter_by if filter_by is None else filter_by,
+                  profile.rank_by if rank_by is None else rank_by, frac_noise,
                   None if num_to_remove_per_class is None else tuple(num_to_remove_per_class),
                   min_examples_per_class)
-    plan.check(k)
-    if chunk_rows is None:
-        budget = default_max_memory() if max_memory is None else parse_size(max_memory)
-        chunk_rows = plan_chunk_rows(len(labels), k, reader.itemsize, budget)
-    chunks = _Chunks(reader, max(1, int(chunk_rows)), labels, normalize)
-    tick = progress or (lambda *a: None)
-
-    parts = []
-    for y, p, start in chunks:
-        parts.append(s.classes_partial(y, p, start))
-        tick("thresholds", start + len(y), len(labels))
-    classes = s.classes_merge(parts, k)
-    del parts
-    if len(classes.labels) != len(labels):
-        chunks.length_error(len(classes.labels))
-    labels = chunks.labels = classes.labels  # the merged copy; drop the first one
-    v.check_classes_present(labels, k)
-
-    def joint_parts():
-        for y, p, start in chunks:
-            yield s.joint_partial(y, p, start, classes.thresholds, score_methods=plan.score_methods)
-            tick("confident joint", start + len(y), len(labels))
-
-    scan, scores = s.joint_merge(joint_parts(), k, len(labels))
+    run = _Run(labels_source, pred_probs_source, max_memory=max_memory, chunk_rows=chunk_rows, normalize=normalize,
+               label_col=label_col, prob_columns=prob_columns, prob_prefix=prob_prefix, progress=progress)
+    plan.check(run.k)
+    classes = run.classes()
+    v.check_classes_present(classes.labels, run.k)
+    scan, scores, adjusted = run.joint(classes, plan)
     pcm = plan.prune_counts(classes, scan.joint)
-
     cells = None
     if plan.needs_cells:
         merger = s.CellsMerger(s.noise_rate_quota(pcm, classes.counts, min_examples_per_class))
-        for y, p, start in chunks:
+        for y, p, start in run.chunks:
             merger.add(s.cells_partial(y, p, start, merger.quota, merger.bar))
-            tick("noise-rate cells", start + len(y), len(labels))
+            run.tick("noise-rate cells", start + len(y), run.n)
         cells = merger.result()
-    return s.finish(plan, classes, scan, scores, pcm, cells)
+    return s.finish(plan, classes, scan, scores, pcm, cells, adjusted)
+
+
+def label_quality_scores_streaming(labels_source, pred_probs_source, *, method: str | None = None,
+                                   adjust_pred_probs: bool = False, max_memory=None, chunk_rows: int | None = None,
+                                   normalize: bool = False, label_col: str = "label", prob_columns=None,
+                                   prob_prefix: str | None = None, progress=None,
+                                   compat: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(label_quality_scores, argmax class) over pred_probs read in chunks; bit for bit the
+    in-memory results. One pass, or two when the method needs thresholds of all rows first
+    (adjusted_margin, adjust_pred_probs)."""
+    from labelcli.core.ranking import _check_method
+
+    method = defaults(compat).rank_by if method is None else method
+    _check_method(method, adjust_pred_probs)
+    run = _Run(labels_source, pred_probs_source, max_memory=max_memory, chunk_rows=chunk_rows, normalize=normalize,
+               label_col=label_col, prob_columns=prob_columns, prob_prefix=prob_prefix, progress=progress)
+    thresholds = None
+    if method == "adjusted_margin":
+        thresholds = run.classes().margin_thresholds()
+    elif adjust_pred_probs:
+        thresholds = run.classes().thresholds
+
+    def parts():
+        for y, p, start in run.chunks:
+            yield s.scores_partial(y, p, start, method, adjust_pred_probs, thresholds)
+            run.tick("scores", start + len(y), run.n)
+
+    return s.scores_merge(parts(), run.n)
+
+
+def health_summary_streaming(labels_source, pred_probs_source, *, class_names=None, top_pairs: int | None = 20,
+                             max_memory=None, chunk_rows: int | None = None, normalize: bool = False,
+                             label_col: str = "label", prob_columns=None, prob_prefix: str | None = None,
+                             progress=None):
+    """labelcli.health_summary over pred_probs read in chunks (two passes); the same numbers."""
+    run = _Run(labels_source, pred_probs_source, max_memory=max_memory, chunk_rows=chunk_rows, normalize=normalize,
+               label_col=label_col, prob_columns=prob_columns, prob_prefix=prob_prefix, progress=progress)
+    classes = run.classes()
+    v.check_classes_present(classes.labels, run.k)
+    scan, _, _ = run.joint(classes)
+    return s.health_finish(classes, scan, class_names, top_pairs)
+
+
+def in_memory_bytes(path: str) -> int:
+    """About what loading pred_probs whole takes: twice a .npy's size (the array and the
+    computation's temporaries); a Parquet table's decoded size three times over (Arrow, pandas,
+    the matrix); a CSV four times its text (the parser's buffers and the frame)."""
+    kind = _kind(path)
+    size = os.path.getsize(path)
+    if kind == "parquet":
+        import pyarrow.parquet as pq
+
+        from labelcli._tables import _parquet_need
+
+        with contextlib.suppress(Exception):  # a damaged file: the in-memory reader words the error
+            return 3 * _parquet_need(pq.ParquetFile(path))
+        return 0
+    return size * (2 if kind == "npy" else 4)
 
 
 def needs_streaming(pred_probs_path: str, max_memory=None) -> bool:
-    """True when loading pred_probs whole (about twice its file size, plus per-row results)
-    would not fit the budget; the CLI then calls find_label_issues_streaming."""
+    """True when pred_probs would not fit the budget loaded whole (see in_memory_bytes); the CLI
+    then streams it."""
     budget = default_max_memory() if max_memory is None else parse_size(max_memory)
-    size = os.path.getsize(pred_probs_path)
-    factor = 2 if _kind(pred_probs_path) == "npy" else 4  # text and Parquet expand when parsed
-    return size * factor > budget
+    return in_memory_bytes(pred_probs_path) > budget

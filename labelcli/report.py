@@ -1,6 +1,7 @@
 """The human report: rich tables and panels on stderr. Renders what it is given; never computes."""
 from __future__ import annotations
 
+import contextlib
 import sys
 
 
@@ -23,6 +24,21 @@ def progress(quiet: bool = False):
         disable=quiet or not sys.stderr.isatty(),
         transient=True,
     )
+
+
+@contextlib.contextmanager
+def pass_progress(quiet: bool, name: str):
+    """Progress of a computation that reads a file in chunks, one bar per pass over it; yields
+    the progress callback of labelcli.outofcore, tick(pass name, rows done, total rows)."""
+    with progress(quiet) as bar:
+        tasks: dict = {}
+
+        def tick(step: str, done: int, total: int | None) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(f"{step} ({name})", total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        yield tick
 
 
 def _fmt(value) -> str:

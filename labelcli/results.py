@@ -7,7 +7,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def _names(classes, idx: np.ndarray) -> np.ndarray:
+def _names(classes, idx: np.ndarray):
+    """The class names of idx, as the column pandas makes of them: built with Arrow when pandas
+    keeps strings in Arrow (its default since 3.0), not as one Python str per row."""
+    import pandas as pd
+
+    dtype = pd.Series(np.array([""], dtype=object)).dtype  # what pandas makes of str values
+    arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
+    if arrow and len(idx) and all(isinstance(c, str) for c in classes):  # (no rows: object dtype)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        names = pa.array(list(classes), type=pa.large_string())
+        return pd.arrays.ArrowStringArray(pc.take(names, pa.array(np.asarray(idx, dtype=np.int64))), dtype=dtype)
     return np.asarray(classes, dtype=object)[idx]
 
 

@@ -14,6 +14,8 @@ from labelcli.core import streaming as s
 from labelcli.errors import LabelError
 from labelcli.outofcore import (
     find_label_issues_streaming,
+    health_summary_streaming,
+    label_quality_scores_streaming,
     needs_streaming,
     parse_size,
     plan_chunk_rows,
@@ -124,9 +126,10 @@ def test_csv_source(tmp_path, seed, n, k, ties):
     path = tmp_path / "data.csv"
     df = pd.DataFrame({"label": labels, **{f"p{j}": probs[:, j] for j in range(k)}})
     df.to_csv(path, index=False, float_format="%.9g")
-    # The in-memory reference parses the same text the same way (float64).
+    # The in-memory reference parses the same text the same way (float64, row-major as labelcli.io
+    # makes it: row sums in the adjusted margin depend on the layout).
     parsed = pd.read_csv(path, skipinitialspace=True)
-    p64 = parsed[[f"p{j}" for j in range(k)]].to_numpy()
+    p64 = np.ascontiguousarray(parsed[[f"p{j}" for j in range(k)]].to_numpy())
     assert p64.dtype == np.float64
     ref = lc.find_label_issues(labels, p64)
     ours = find_label_issues_streaming(str(path), str(path), chunk_rows=333)
@@ -236,3 +239,39 @@ def test_frequent_merges_with_bars(monkeypatch, seed, n, k, ties):
     for filter_by in ("prune_by_noise_rate", "both"):
         ref = lc.find_label_issues(labels, probs, filter_by=filter_by)
         assert_same(find_label_issues_streaming(labels, probs, filter_by=filter_by, chunk_rows=250), ref, filter_by)
+
+
+@pytest.mark.parametrize("seed,n,k,ties", [(71, 6000, 12, True), (72, 2500, 100, False)], ids=str)
+def test_label_quality_scores(seed, n, k, ties):
+    labels, probs = make(seed, n, k, ties=ties)
+    for method in lc.METHODS:
+        for adjust in (False, True):
+            if adjust and method == "confidence_weighted_entropy":
+                continue
+            ref = lc.label_quality_scores(labels, probs, method=method, adjust_pred_probs=adjust)
+            got, predicted = label_quality_scores_streaming(labels, probs, method=method, adjust_pred_probs=adjust,
+                                                            chunk_rows=333)
+            assert got.dtype == ref.dtype and np.array_equal(got, ref), f"{method} adjust={adjust}"
+            assert np.array_equal(predicted, probs.argmax(axis=1))
+
+
+@pytest.mark.parametrize("seed,n,k,ties", [(81, 20000, 10, True), (82, 3000, 50, False), (83, 2500, 100, True)],
+                         ids=str)
+def test_health_summary(seed, n, k, ties):
+    """Every number of the health summary, compared exactly (NaN where a class has no examples)."""
+    import dataclasses
+
+    labels, probs = make(seed, n, k, ties=ties)
+    names = [f"c{j}" for j in range(k)]
+    ref = lc.health_summary(labels, probs, class_names=names, top_pairs=15)
+    ticks = []
+    got = health_summary_streaming(labels, probs, class_names=names, top_pairs=15, chunk_rows=700,
+                                   progress=lambda *a: ticks.append(a))
+    for f in dataclasses.fields(ref):
+        a, b = getattr(got, f.name), getattr(ref, f.name)
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=b.dtype.kind == "f"), f.name
+        else:
+            assert a == b, f.name
+    assert [t[0] for t in ticks[:: -(-n // 700)]] == ["thresholds", "confident joint"]
+    assert ticks[-1] == ("confident joint", n, n)

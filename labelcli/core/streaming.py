@@ -16,6 +16,9 @@ find_label_issues bit for bit:
    the global best `quota` of a cell is in the best `quota` of its own chunk, so nothing is lost.
 Per-row vectors (labels, scores, mask, predicted: ~40 bytes a row) stay in memory; the N x K
 matrix never does.
+
+The same passes give label_quality_scores (scores_partial / scores_merge, after pass 1 when the
+scores are adjusted by the thresholds) and the health summary (passes 1 and 2, then health_finish).
 """
 from __future__ import annotations
 
@@ -23,14 +26,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labelcli.core import adjusted as adj
 from labelcli.core import validate as v
 from labelcli.core.counting import (
     COLUMN_SCAN_MAX_K,
     RowScan,
     _calibrate,
+    _joint_from_calibrated,
+    _label_counts,
+    _latent,
     _self_confidence,
     cell_counts,
     class_means,
+    count_issues,
     finish_joint,
     rows_by_class,
     scan_block,
@@ -43,7 +51,9 @@ from labelcli.core.filtering import (
     _prune_counts,
     class_columns,
     issues_mask,
+    lowest_mask,
 )
+from labelcli.core.health import DIV_FLOOR, HealthSummary, overlapping_pairs
 from labelcli.core.ranking import (
     _label_quality_scores,
     first_n_by_key_rows,
@@ -68,6 +78,10 @@ class Classes:
     self_conf: np.ndarray  # (N,)
     counts: np.ndarray  # (K,) examples per given class
     thresholds: np.ndarray  # (K,) as per_class_thresholds
+
+    def margin_thresholds(self) -> np.ndarray:
+        """The float64 thresholds of adjusted_margin (core.adjusted.margin_thresholds)."""
+        return adj.margin_thresholds(self.labels, self.self_conf, len(self.counts))
 
 
 def index_dtype(k: int):
@@ -99,12 +113,17 @@ class JointPartial:
     agrees: np.ndarray
     off_diagonal: np.ndarray
     scores: dict  # method -> (rows,) float64 label quality scores
+    adjusted_cells: np.ndarray | None = None  # (K * (K + 1),) counts of (given, adjusted guess + 1)
 
 
-def joint_partial(labels, pred_probs, start: int, thresholds, *, score_methods=()) -> JointPartial:
-    """Scan one chunk (in cache-sized blocks) against the thresholds from pass 1."""
+def joint_partial(labels, pred_probs, start: int, thresholds, *, score_methods=(), margin_thresholds=None,
+                  count_adjusted: bool = False) -> JointPartial:
+    """Scan one chunk (in cache-sized blocks) against the thresholds from pass 1.
+
+    margin_thresholds (margin_thresholds of all rows, after pass 1): also the adjusted margins,
+    and with count_adjusted the (given, adjusted guess) counts that low_adjusted_margin needs."""
     n, k = pred_probs.shape
-    cut = threshold_cut(thresholds, pred_probs.dtype)
+    cut1 = cut = threshold_cut(thresholds, pred_probs.dtype)
     if k > COLUMN_SCAN_MAX_K:
         cut = np.broadcast_to(cut, (v.rows_per_block(pred_probs), k)).copy()
     sc = _self_confidence(labels, pred_probs)
@@ -117,24 +136,33 @@ def joint_partial(labels, pred_probs, start: int, thresholds, *, score_methods=(
     off = (guess >= 0) & (guess != labels)
     counts = cell_counts(labels, guess, k)
     scores = {m: _label_quality_scores(labels, pred_probs, m) for m in score_methods}
-    return JointPartial(start, counts, predicted, agrees, off, scores)
+    adjusted = None
+    if margin_thresholds is not None:
+        scores["adjusted_margin"], guess = adj.adjusted_scan(labels, pred_probs, margin_thresholds,
+                                                             cut1 if count_adjusted else None)
+        adjusted = None if guess is None else cell_counts(labels, guess, k)
+    return JointPartial(start, counts, predicted, agrees, off, scores, adjusted)
 
 
 def joint_merge(partials, k: int, n: int):
-    """(RowScan of all n rows, {method: scores}) from the chunks' partials, in any order. Takes
-    an iterable, so a driver can hand partials over one by one (they are not all kept)."""
+    """(RowScan of all n rows, {method: scores}, summed adjusted_cells or None) from the chunks'
+    partials, in any order. Takes an iterable, so a driver can hand partials over one by one
+    (they are not all kept)."""
     predicted = np.empty(n, dtype=index_dtype(k))
     agrees = np.empty(n, dtype=bool)
     off = np.empty(n, dtype=bool)
     counts = np.zeros(k * (k + 1), dtype=np.int64)
+    adjusted = None
     scores: dict = {}
     for x in partials:
         sl = slice(x.start, x.start + len(x.predicted))
         predicted[sl], agrees[sl], off[sl] = x.predicted, x.agrees, x.off_diagonal
         counts += x.cell_counts
+        if x.adjusted_cells is not None:
+            adjusted = x.adjusted_cells.copy() if adjusted is None else adjusted + x.adjusted_cells
         for method, values in x.scores.items():
             scores.setdefault(method, np.empty(n))[sl] = values
-    return RowScan(predicted, agrees, off, finish_joint(counts.reshape(k, k + 1)[:, 1:])), scores
+    return RowScan(predicted, agrees, off, finish_joint(counts.reshape(k, k + 1)[:, 1:])), scores, adjusted
 
 
 def noise_rate_quota(pcm: np.ndarray, counts: np.ndarray, min_examples_per_class: int) -> np.ndarray:
@@ -306,10 +334,16 @@ class Plan:
 
     @property
     def score_methods(self) -> tuple:
+        """Scores pass 2 computes per chunk (self_confidence comes from pass 1; adjusted_margin
+        needs the margin thresholds of all rows, see needs_margin)."""
         wanted = {self.rank_by}
         if self.filter_by.startswith("low_"):
             wanted.add(self.filter_by[len("low_") :])
-        return tuple(sorted(wanted - {"self_confidence"}))
+        return tuple(sorted(wanted - {"self_confidence", "adjusted_margin"}))
+
+    @property
+    def needs_margin(self) -> bool:
+        return "adjusted_margin" in (self.rank_by, self.filter_by[len("low_") :])
 
     def check(self, k: int) -> None:
         _check_options(
@@ -326,17 +360,81 @@ class Plan:
         )
 
 
-def finish(plan: Plan, classes: Classes, scan: RowScan, scores: dict, pcm, cells) -> LabelIssues:
+def finish(plan: Plan, classes: Classes, scan: RowScan, scores: dict, pcm, cells, adjusted_cells=None) -> LabelIssues:
     """The LabelIssues of find_label_issues from the merged results of the passes."""
     y, sc = classes.labels, classes.self_conf
     all_scores = {"self_confidence": lambda: sc.astype(np.float64), **{m: (lambda m=m: scores[m]) for m in scores}}
     by_class = rows_by_class(y, len(classes.counts)) if plan.filter_by in ("prune_by_class", "both") else None
-    mask = issues_mask(
-        plan.filter_by, y, sc, scan, by_class, pcm, plan.min_examples_per_class,
-        (lambda: cells_mask(cells, len(y))) if plan.needs_cells else None,
-        all_scores.get(plan.filter_by[len("low_") :]),
-    )
+    if plan.filter_by == "low_adjusted_margin":
+        mask = lowest_mask(scores["adjusted_margin"], adj.adjusted_issue_count(adjusted_cells, classes.counts))
+    else:
+        mask = issues_mask(
+            plan.filter_by, y, sc, scan, by_class, pcm, plan.min_examples_per_class,
+            (lambda: cells_mask(cells, len(y))) if plan.needs_cells else None,
+            all_scores.get(plan.filter_by[len("low_") :]),
+        )
     rank_scores = all_scores[plan.rank_by]()
     ranking = order_by_score(np.flatnonzero(mask), rank_scores)
     predicted = scan.predicted.astype(np.intp)
     return LabelIssues(mask, ranking, rank_scores, predicted, plan.filter_by, plan.rank_by)
+
+
+# --- label quality scores ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoresPartial:
+    start: int
+    scores: np.ndarray  # (rows,) float64 label quality scores
+    predicted: np.ndarray  # (rows,) argmax class
+
+
+def scores_partial(labels, pred_probs, start: int, method: str, adjust_pred_probs: bool = False,
+                   thresholds=None) -> ScoresPartial:
+    """label_quality_scores of one chunk. thresholds, from pass 1 over all rows: margin_thresholds
+    for adjusted_margin, the class thresholds for adjust_pred_probs (each score depends on its
+    own row and these only)."""
+    scores = _label_quality_scores(labels, pred_probs, method, adjust_pred_probs, thresholds)
+    return ScoresPartial(start, scores, pred_probs.argmax(axis=1))
+
+
+def scores_merge(partials, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(scores, predicted) of all n rows from the chunks' partials, in any order."""
+    scores, predicted = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.intp)
+    for x in partials:
+        sl = slice(x.start, x.start + len(x.scores))
+        scores[sl], predicted[sl] = x.scores, x.predicted
+    return scores, predicted
+
+
+# --- health summary -----------------------------------------------------------------------------
+
+
+def health_finish(classes: Classes, scan: RowScan, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
+    """health_summary from the merged passes 1 and 2 (the same arithmetic, on the same arrays)."""
+    y, sc = classes.labels, classes.self_conf
+    n, k = len(y), len(classes.counts)
+    names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
+    if len(names) != k:
+        raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
+    counts = _label_counts(y, k)
+    num_issues = count_issues(scan)
+    cal = _calibrate(scan.joint, counts)
+    joint = _joint_from_calibrated(cal)
+    latent = _latent(cal, counts, converge=True)
+    given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
+    noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
+    inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
+    sums = np.bincount(y, weights=sc, minlength=k)  # in row order, as health_summary adds them
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)
+    return HealthSummary(
+        num_examples=n, num_classes=k, class_names=names, health_score=1.0 - num_issues / n,
+        noise_rate=num_issues / n, num_issues=num_issues, joint=joint, noise_matrix=latent.noise_matrix,
+        inverse_noise_matrix=latent.inverse_noise_matrix, class_priors=latent.class_priors,
+        class_examples=counts, class_issues=np.round((given_mass - diag) * n).astype(np.int64),
+        class_inverse_issues=np.round((true_mass - diag) * n).astype(np.int64), class_noise_rate=noise,
+        class_inverse_noise_rate=inv_noise, class_label_quality=1.0 - noise, class_mean_score=mean_score,
+        pair_a=pa, pair_b=pb, pair_joint=pj, pair_count=pc,
+    )
