@@ -12,13 +12,14 @@ import typer
 
 from labelcli.errors import LabelError
 from labelcli.options import (  # noqa: F401 (the shared options, and the first checks of every command)
-    ARRAY_OUT, TABLE_OUT, Aggregation, Alpha, Classes, Debug, DupThreshold, FeaturePrefix, Features, Folds,
+    ARRAY_OUT, TABLE_OUT, Aggregation, Alpha, Classes, Compat, Debug, DupThreshold, FeaturePrefix, Features, Folds,
     Format, K, LabelCol, Labels, MaxMemory, Metric, Model, MultiLabel, LabelSep, Normalize, Out, OutlierThreshold,
     PredProbs, ProbPrefix, Quiet, Seed, Temperature,
 )
 from labelcli.options import check_format as _check_format
 from labelcli.options import check_top as _check_top
 from labelcli.options import choice as _choice
+from labelcli.options import compat_profile as _profile
 from labelcli.options import load as _load
 from labelcli.options import memory_budget as _memory_budget
 from labelcli.options import print_json as _print_json
@@ -97,11 +98,13 @@ def _multilabel_options(filter_by, method, aggregation):
     """Check option values against the multi-label core (after loading told us the task)."""
     from labelcli.core import multilabel
 
-    if filter_by is not None:
-        _choice(filter_by, multilabel.FILTERS, "--filter-by")
-    _choice(method, multilabel.METHODS, "--rank-by/--method")
-    _choice(aggregation, multilabel.AGGREGATIONS, "--aggregation")
+    for value, allowed, option in ((filter_by, multilabel.FILTERS, "--filter-by"),
+                                   (method, multilabel.METHODS, "--rank-by/--method"),
+                                   (aggregation, multilabel.AGGREGATIONS, "--aggregation")):
+        if value is not None:  # None: the profile's default (--compat)
+            _choice(value, allowed, option)
     return multilabel
+
 
 
 @app.command()
@@ -133,8 +136,8 @@ def crossval(
 @app.command("find-issues")
 def find_issues(
     labels: Labels, pred_probs: PredProbs = None, features: Features = None,
-    filter_by: Annotated[str, typer.Option("--filter-by", help="prune_by_noise_rate, prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.")] = "prune_by_noise_rate",
-    rank_by: Annotated[str, typer.Option("--rank-by", help="self_confidence, normalized_margin, confidence_weighted_entropy.")] = "self_confidence",
+    filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="low_adjusted_margin (default), prune_by_noise_rate (cleanlab's default), prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.", show_default=False)] = None,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="adjusted_margin (default; multi-label: self_confidence), self_confidence (cleanlab's default), normalized_margin, confidence_weighted_entropy.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", help="Keep only the N most suspect rows (table and report).")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Write every row (flagged first), not only issues.")] = False,
     out: Out = None,
@@ -144,10 +147,11 @@ def find_issues(
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False,
-    multi_label: MultiLabel = None, label_sep: LabelSep = ",", aggregation: Aggregation = "exponential_moving_average",
+    multi_label: MultiLabel = None, label_sep: LabelSep = ",", aggregation: Aggregation = None,
     alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
-    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
@@ -158,8 +162,11 @@ def find_issues(
 
     as_json = _check_format(format, out)
     budget = _memory_budget(max_memory)
-    _choice(filter_by, FILTERS, "--filter-by")
-    _choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
+    _profile(compat)
+    if filter_by is not None:
+        _choice(filter_by, FILTERS, "--filter-by")
+    if rank_by is not None:
+        _choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     _check_top(top)
@@ -178,12 +185,14 @@ def find_issues(
     if inputs.stream is not None:
         with report.pass_progress(quiet, pred_probs) as tick:
             issues = outofcore.find_label_issues_streaming(inputs.labels, inputs.stream, filter_by=filter_by,
-                                                           rank_by=rank_by, progress=tick)
+                                                           rank_by=rank_by, compat=compat, progress=tick)
     elif ml is not None:
         issues = ml.find_label_issues(inputs.labels, probs, filter_by=filter_by, method=rank_by,
-                                      aggregation=aggregation, alpha=alpha, temperature=temperature)
+                                      aggregation=aggregation, alpha=alpha, temperature=temperature, compat=compat)
     else:
-        issues = find_label_issues(inputs.labels, probs, filter_by=filter_by, rank_by=rank_by)
+        issues = find_label_issues(inputs.labels, probs, filter_by=filter_by, rank_by=rank_by, compat=compat)
+    filter_by, rank_by = issues.filter_by, issues.method if ml is not None else issues.rank_by  # as resolved
+    ranked_by = rank_by if ml is None else f"{rank_by}, {issues.aggregation}"
     only = None
     if exclude is not None or only_class is not None:
         skip = io.read_row_indices(exclude, len(inputs.labels)) if exclude is not None else None
@@ -200,7 +209,7 @@ def find_issues(
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         report.find_issues(report.console(), num_examples=len(inputs.labels), num_classes=len(inputs.classes),
-                           num_issues=issues.num_issues, filter_by=filter_by, rank_by=rank_by,
+                           num_issues=issues.num_issues, filter_by=filter_by, rank_by=ranked_by,
                            top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
                            class_df=results.class_issue_counts(issues, inputs.labels, inputs.classes),
                            out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
@@ -211,7 +220,8 @@ def find_issues(
                                   results.issue_type_sections(table, feats, issues.num_issues), show=min(top or 10, 50))
     if as_json:
         _print_json({"num_examples": len(inputs.labels), "num_issues": issues.num_issues,
-                     "filter_by": filter_by, "rank_by": rank_by, "cv_accuracy": cv_acc,
+                     "filter_by": filter_by, "rank_by": rank_by,
+                     **({"aggregation": issues.aggregation} if ml is not None else {}), "cv_accuracy": cv_acc,
                      "remaining_to_review": None if only is None else results.flagged_in(issues, only),
                      "issues": results.records(table[table["is_label_issue"]].head(top or 20)),
                      **({"features": feats.to_dict(inputs.classes)} if feats is not None else {})})
@@ -223,7 +233,7 @@ def find_issues(
 @app.command()
 def score(
     labels: Labels, pred_probs: PredProbs = None,
-    method: Annotated[str, typer.Option("--method", help="self_confidence, normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.")] = "self_confidence",
+    method: Annotated[Optional[str], typer.Option("--method", help="adjusted_margin (default; multi-label: self_confidence), self_confidence (cleanlab's default), normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.", show_default=False)] = None,
     adjust: Annotated[bool, typer.Option("--adjust-pred-probs", help="Subtract per-class thresholds before scoring.")] = False,
     features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (for --method importance).")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="--method importance: only examples given this class.")] = None,
@@ -231,8 +241,9 @@ def score(
     out: Out = None, classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
     label_sep: LabelSep = ",", seed: Seed = 0,
-    aggregation: Aggregation = "exponential_moving_average", alpha: Alpha = 0.8, temperature: Temperature = 0.1,
-    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    aggregation: Aggregation = None, alpha: Alpha = 0.8, temperature: Temperature = 0.1,
+    compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect); or, with
     --method importance, the next examples to review (most important first)."""
@@ -241,12 +252,14 @@ def score(
 
     as_json = _check_format(format, out)
     budget = _memory_budget(max_memory)
-    _choice(method, (*METHODS, "importance"), "--method")
+    profile = _profile(compat)
+    if method is not None:
+        _choice(method, (*METHODS, "importance"), "--method")
     if method == "importance":
         return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
                            feature_prefix, normalize, seed, quiet, as_json)
     if pred_probs is None:
-        raise LabelError(f"--method {method} needs --pred-probs (or use --method importance with --features)")
+        raise LabelError("scores need --pred-probs (or use --method importance with --features)")
     if only_class is not None or top is not None or features is not None:
         raise LabelError("--features, --class and --top go with --method importance; other methods score every row")
     if adjust and method == "confidence_weighted_entropy":
@@ -258,17 +271,20 @@ def score(
     if inputs.stream is not None:
         with report.pass_progress(quiet, pred_probs) as tick:
             scores, predicted = outofcore.label_quality_scores_streaming(
-                inputs.labels, inputs.stream, method=method, adjust_pred_probs=adjust, progress=tick)
+                inputs.labels, inputs.stream, method=method, adjust_pred_probs=adjust, compat=compat, progress=tick)
     elif inputs.multi_label:
         ml = _multilabel_options(None, method, aggregation)
         if adjust:
             raise LabelError("--adjust-pred-probs is for multi-class data")
         scores = ml.label_quality_scores(inputs.labels, inputs.pred_probs, method=method,
-                                         aggregation=aggregation, alpha=alpha, temperature=temperature)
+                                         aggregation=aggregation, alpha=alpha, temperature=temperature, compat=compat)
         predicted = inputs.pred_probs >= 0.5
     else:
-        scores = label_quality_scores(inputs.labels, inputs.pred_probs, method=method, adjust_pred_probs=adjust)
+        scores = label_quality_scores(inputs.labels, inputs.pred_probs, method=method, adjust_pred_probs=adjust,
+                                      compat=compat)
         predicted = inputs.pred_probs.argmax(axis=1)
+    if method is None:  # what the profile chose, for the report
+        method = profile.multilabel_method if inputs.multi_label else profile.rank_by
     table = results.scores_table(scores, inputs.labels, predicted, inputs.classes, sep=label_sep)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
@@ -324,7 +340,8 @@ def health(
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
     label_sep: LabelSep = ",", k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None,
     outlier_threshold: OutlierThreshold = None,
-    max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
     from labelcli import io, outofcore, report, results
@@ -333,6 +350,7 @@ def health(
 
     as_json = _check_format(format, out)
     budget = _memory_budget(max_memory)
+    _profile(compat)
     for option, rate in (("--fail-above", fail_above), ("--fail-above-outliers", fail_above_outliers),
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
@@ -347,7 +365,7 @@ def health(
         from labelcli.core import multilabel
 
         summary = multilabel.health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes,
-                                            top_pairs=top_pairs)
+                                            top_pairs=top_pairs, compat=compat)
     else:
         check_classes_present(inputs.labels, len(inputs.classes), name=labels)
         _check_class_pairs_fit(len(inputs.classes), name=pred_probs)
@@ -357,7 +375,7 @@ def health(
                                                              top_pairs=top_pairs, progress=tick)
         else:
             summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes,
-                                     top_pairs=top_pairs)
+                                     top_pairs=top_pairs, compat=compat)
     doc = summary.to_dict()
     feats = None
     if features is not None:

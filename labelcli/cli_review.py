@@ -13,11 +13,12 @@ from typing import Annotated, Optional
 import typer
 
 from labelcli.options import (
-    TABLE_OUT, Classes, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize,
+    TABLE_OUT, Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize,
     PredProbs, ProbPrefix, Quiet, Seed,
 )
 from labelcli.options import check_format as _check_format
 from labelcli.options import choice as _choice
+from labelcli.options import compat_profile
 from labelcli.options import load as _load
 from labelcli.options import print_json as _print_json
 from labelcli.errors import LabelError
@@ -42,10 +43,11 @@ def report_cmd(
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
     top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery.")] = 32,
-    filter_by: Annotated[str, typer.Option("--filter-by", help="Filter used to flag issues (see find-issues).")] = "prune_by_noise_rate",
-    rank_by: Annotated[str, typer.Option("--rank-by", help="Label quality score used to rank them.")] = "self_confidence",
+    filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_adjusted_margin).", show_default=False)] = None,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default adjusted_margin).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    normalize: Normalize = False, compat: Compat = None, quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
     """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery)."""
     from labelcli import htmlreport, plots
@@ -55,16 +57,20 @@ def report_cmd(
     from labelcli.core.validate import check_classes_present
 
     as_json = _check_format(format, None)
-    _choice(filter_by, FILTERS, "--filter-by")
-    _choice(rank_by, METHODS, "--rank-by")
+    compat_profile(compat)
+    if filter_by is not None:
+        _choice(filter_by, FILTERS, "--filter-by")
+    if rank_by is not None:
+        _choice(rank_by, METHODS, "--rank-by")
     if top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
     plots.require_matplotlib()  # fail now, not after the work
     _check_folder(out, [labels, pred_probs, images])
     inputs = _load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
     check_classes_present(inputs.labels, len(inputs.classes), name=labels)
-    summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes)
-    issues = find_label_issues(inputs.labels, inputs.pred_probs, filter_by=filter_by, rank_by=rank_by)
+    summary = health_summary(inputs.labels, inputs.pred_probs, class_names=inputs.classes, compat=compat)
+    issues = find_label_issues(inputs.labels, inputs.pred_probs, filter_by=filter_by, rank_by=rank_by, compat=compat)
+    filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
     gallery = None
     shown = issues.ranking[: min(top, GALLERY_MAX)]
     if images is not None and len(shown):

@@ -30,13 +30,14 @@ Model = Annotated[str, typer.Option("--model", "-m", help="logreg, hgb, rf, knn,
 Folds = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
 MultiLabel = Annotated[Optional[bool], typer.Option("--multi-label/--multi-class", help="Force the task (default: multi-label when the labels are lists, 'a,b' tags or a 0/1 matrix).", show_default=False)]
 LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separator of the tags in a CSV cell (an empty cell = no tag).")]
-Aggregation = Annotated[str, typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: exponential_moving_average, softmin, min, mean.")]
+Aggregation = Annotated[Optional[str], typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: softmin (default), exponential_moving_average (cleanlab's default), min, mean.", show_default=False)]
 Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
 Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
 K = Annotated[int, typer.Option("--k", help="With --features: neighbours per example for outliers and duplicates.")]
 Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine or euclidean distance.")]
 DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
 OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
+Compat = Annotated[Optional[str], typer.Option("--compat", metavar="cleanlab", help="'cleanlab': every option you leave unset takes cleanlab 2.9's default instead of labelcli's (see README: Defaults).", show_default=False)]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Memory budget, e.g. 2GB or 512MB (default: half the physical memory, or what is available if less). Multi-class pred_probs larger than that are read in chunks, with identical results.", show_default=False)]
 
 TABLE_OUT = (".csv", ".parquet", ".json", ".jsonl")
@@ -50,6 +51,15 @@ def check_format(fmt: str, out: str | None) -> bool:
     if fmt == "json" and out == "-":
         raise LabelError("--out - and --format json both write to stdout; choose one")
     return fmt == "json"
+
+
+def compat_profile(compat):
+    """The defaults profile of --compat (an unknown value is a usage error, exit 2)."""
+    from labelcli.core.defaults import PROFILES, defaults
+
+    if compat is not None and compat not in PROFILES:
+        raise LabelError(f"--compat '{compat}' is not one of: {', '.join(PROFILES)}")
+    return defaults(compat)
 
 
 def choice(value: str, choices, option: str) -> str:

@@ -28,11 +28,11 @@ SAMPLE = ROOT / "sample_data"
 NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
 CLASSES_OPT = ",".join(NAMES)
 FILTERS = [
-    "prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
+    "low_adjusted_margin", "prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
     "predicted_neq_given", "low_self_confidence", "low_normalized_margin",
 ]
 PRUNING = {"prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"}
-RANKERS = ["self_confidence", "normalized_margin", "confidence_weighted_entropy"]
+RANKERS = ["adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 LABELCLI = Path(sys.executable).with_name("labelcli")
 
 runner = CliRunner()
@@ -247,17 +247,39 @@ def test_crossval_is_deterministic_and_out_dash_is_csv(tmp_path, subset):
 
 
 def test_find_issues_from_pred_probs_default(default_issues, noisy_labels, pred_probs):
+    """labelcli's defaults (low_adjusted_margin, ranked by adjusted_margin) on the .npy sample."""
+    import labelcli
+
     t = default_issues
     assert list(t.columns) == ["index", "given_label", "predicted_label", "label_score", "is_label_issue"]
-    assert len(t) == 103, "sample_data/README.md: cleanlab 2.9 flags 103 rows; we match cleanlab"
+    api = labelcli.find_label_issues(noisy_labels, pred_probs)
+    assert api.filter_by == "low_adjusted_margin" and api.rank_by == "adjusted_margin"
+    assert list(t["index"]) == list(api.ranking) and len(t) == 111
     assert t["is_label_issue"].all()
     assert t["index"].is_unique and t["index"].between(0, 1796).all()
     assert t["label_score"].is_monotonic_increasing  # most suspect first
     idx = t["index"].to_numpy()
     assert (t["given_label"].astype(int).to_numpy() == noisy_labels[idx]).all()
     assert (t["predicted_label"].astype(int).to_numpy() == pred_probs[idx].argmax(axis=1)).all()
+    np.testing.assert_allclose(t["label_score"], api.scores[idx], rtol=1e-12)
+
+
+def test_find_issues_compat_cleanlab_is_cleanlabs_default(default_issues, noisy_labels, pred_probs, capsys):
+    """--compat cleanlab: cleanlab 2.9's default filter and ranking (sample_data/README.md: 103 rows)."""
+    cleanlab_filter = pytest.importorskip("cleanlab.filter")
+    t = csv_text(ok("find-issues", *NPY, "--compat", "cleanlab", "-q", "--out", "-").stdout)
+    ranked = cleanlab_filter.find_label_issues(noisy_labels, pred_probs, return_indices_ranked_by="self_confidence")
+    assert list(t["index"]) == list(ranked) and len(t) == 103
+    idx = t["index"].to_numpy()
     assert (t["given_label"] != t["predicted_label"]).all()
     np.testing.assert_allclose(t["label_score"], pred_probs[idx, noisy_labels[idx]], rtol=1e-6)
+    # an option given explicitly wins over the profile
+    both = csv_text(ok("find-issues", *NPY, "--compat", "cleanlab", "--rank-by", "adjusted_margin", "-q",
+                       "--out", "-").stdout)
+    assert set(both["index"]) == set(t["index"]) and list(both["index"]) != list(t["index"])
+    code, out, err = run_main(capsys, "find-issues", *NPY, "--compat", "sklearn")
+    assert code == 2 and out == ""
+    assert_one_error_line(err, "--compat 'sklearn'", "labelcli, cleanlab")
 
 
 def test_find_issues_with_only_features_cross_validates(tmp_path, is_error):
@@ -349,7 +371,7 @@ def test_find_issues_format_json_stdout_is_clean(default_issues):
     r = ok("find-issues", *NPY, "--format", "json")
     doc = json.loads(r.stdout)  # stdout is JSON and nothing else
     assert doc["num_examples"] == 1797 and doc["num_issues"] == len(default_issues)
-    assert doc["filter_by"] == "prune_by_noise_rate" and doc["rank_by"] == "self_confidence"
+    assert doc["filter_by"] == "low_adjusted_margin" and doc["rank_by"] == "adjusted_margin"
     assert doc["cv_accuracy"] is None
     assert [row["index"] for row in doc["issues"]] == list(default_issues["index"][:20])
     assert "likely label issues" in r.stderr and '"num_issues"' not in r.stderr
@@ -507,7 +529,8 @@ def test_normalize_rescales_rows_with_values_above_one(bad, default_issues, pred
 
     Regression: an interim validate.py clipped values above 1 to 1 before rescaling.
     """
-    r = ok("score", "-l", SAMPLE / "digits_labels.npy", "-p", bad / "x1_5.npy", "--normalize", "-q", "--out", "-")
+    r = ok("score", "-l", SAMPLE / "digits_labels.npy", "-p", bad / "x1_5.npy", "--normalize", "-q", "--out", "-",
+           "--method", "self_confidence")
     s = csv_text(r.stdout)
     expected = pred_probs.astype(np.float64) / pred_probs.sum(axis=1, keepdims=True, dtype=np.float64)
     np.testing.assert_allclose(s["label_score"], expected[np.arange(1797), np.load(SAMPLE / "digits_labels.npy")],

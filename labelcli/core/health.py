@@ -117,8 +117,14 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
     """Overall label health, per-class noise and the most overlapping class pairs."""
     defaults(compat)  # both profiles estimate the noise rate the same way (see bench/ACCURACY.md)
     y, p, check = v.check_inputs_deferred(labels, pred_probs)
-    n, k = p.shape
-    p, sc, scan = checked_scan(y, p, rows_by_class(y, k), check, pred_probs)
+    p, sc, scan = checked_scan(y, p, rows_by_class(y, p.shape[1]), check, pred_probs)
+    return summary_from_scan(y, sc, scan, p.shape[1], class_names=class_names, top_pairs=top_pairs)
+
+
+def summary_from_scan(y, sc, scan, k: int, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
+    """The HealthSummary from labels, self-confidences and the confident-joint scan (in memory,
+    or merged from chunks by the streaming path: the same arithmetic on the same arrays)."""
+    n = len(y)
     names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
     if len(names) != k:
         raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
@@ -131,7 +137,7 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
     given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
     noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
     inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
-    sums = np.bincount(y, weights=sc, minlength=k)
+    sums = np.bincount(y, weights=sc, minlength=k)  # in row order
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)

@@ -32,13 +32,9 @@ from labelcli.core.counting import (
     COLUMN_SCAN_MAX_K,
     RowScan,
     _calibrate,
-    _joint_from_calibrated,
-    _label_counts,
-    _latent,
     _self_confidence,
     cell_counts,
     class_means,
-    count_issues,
     finish_joint,
     rows_by_class,
     scan_block,
@@ -53,7 +49,7 @@ from labelcli.core.filtering import (
     issues_mask,
     lowest_mask,
 )
-from labelcli.core.health import DIV_FLOOR, HealthSummary, overlapping_pairs
+from labelcli.core.health import HealthSummary, summary_from_scan
 from labelcli.core.ranking import (
     _label_quality_scores,
     first_n_by_key_rows,
@@ -412,29 +408,5 @@ def scores_merge(partials, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 def health_finish(classes: Classes, scan: RowScan, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
     """health_summary from the merged passes 1 and 2 (the same arithmetic, on the same arrays)."""
-    y, sc = classes.labels, classes.self_conf
-    n, k = len(y), len(classes.counts)
-    names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
-    if len(names) != k:
-        raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
-    counts = _label_counts(y, k)
-    num_issues = count_issues(scan)
-    cal = _calibrate(scan.joint, counts)
-    joint = _joint_from_calibrated(cal)
-    latent = _latent(cal, counts, converge=True)
-    given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
-    noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
-    inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
-    sums = np.bincount(y, weights=sc, minlength=k)  # in row order, as health_summary adds them
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
-    pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)
-    return HealthSummary(
-        num_examples=n, num_classes=k, class_names=names, health_score=1.0 - num_issues / n,
-        noise_rate=num_issues / n, num_issues=num_issues, joint=joint, noise_matrix=latent.noise_matrix,
-        inverse_noise_matrix=latent.inverse_noise_matrix, class_priors=latent.class_priors,
-        class_examples=counts, class_issues=np.round((given_mass - diag) * n).astype(np.int64),
-        class_inverse_issues=np.round((true_mass - diag) * n).astype(np.int64), class_noise_rate=noise,
-        class_inverse_noise_rate=inv_noise, class_label_quality=1.0 - noise, class_mean_score=mean_score,
-        pair_a=pa, pair_b=pb, pair_joint=pj, pair_count=pc,
-    )
+    return summary_from_scan(classes.labels, classes.self_conf, scan, len(classes.counts),
+                             class_names=class_names, top_pairs=top_pairs)
