@@ -32,9 +32,10 @@ def margin_thresholds(labels: np.ndarray, self_conf: np.ndarray, k: int, prior: 
     return (sums + prior * overall) / (counts + prior)
 
 
-def _adjust64(block: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    adj = block.astype(np.float64)
-    adj -= thresholds
+def _adjust64(block: np.ndarray, thresholds: np.ndarray, shifted=None) -> np.ndarray:
+    """Rows minus the thresholds (plus their max, to stay positive), renormalised, in float64.
+    shifted: block - thresholds in float64, when already at hand (it is then adjusted in place)."""
+    adj = block.astype(np.float64) - thresholds if shifted is None else shifted
     adj += thresholds.max()
     adj /= adj.sum(axis=1, keepdims=True)
     return adj
@@ -58,14 +59,13 @@ def adjusted_scan(labels, pred_probs, thresholds, cut=None):
     guess = None if cut is None else np.empty(n, dtype=np.int64)
     for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
         block = pred_probs[sl]
+        shifted = block.astype(np.float64) - thresholds
         if guess is not None:
-            d = block.astype(np.float64)
-            d -= thresholds
-            d[block < cut] = -np.inf
+            d = np.where(block >= cut, shifted, -np.inf)
             g = d.argmax(axis=1)
             g[np.isneginf(d[np.arange(len(g)), g])] = -1
             guess[sl] = g
-        scores[sl] = _margin(labels[sl], _adjust64(block, thresholds))
+        scores[sl] = _margin(labels[sl], _adjust64(block, thresholds, shifted))
     return scores, guess
 
 
