@@ -101,6 +101,8 @@ def _multilabel_options(filter_by, method, aggregation):
     for value, allowed, option in ((filter_by, multilabel.FILTERS, "--filter-by"),
                                    (method, multilabel.METHODS, "--rank-by/--method"),
                                    (aggregation, multilabel.AGGREGATIONS, "--aggregation")):
+        if value in ("low_adjusted_margin", "adjusted_margin"):
+            raise LabelError(f"{option} '{value}' is for multi-class data; multi-label takes: {', '.join(allowed)}")
         if value is not None:  # None: the profile's default (--compat)
             _choice(value, allowed, option)
     return multilabel

@@ -155,6 +155,25 @@ def test_find_issues_json_all_and_same_table_from_every_form(data, tmp_path):
     assert len(doc["issues"]) == 3 and "suspect_tags" in doc["issues"][0]
 
 
+def test_defaults_and_compat_cleanlab_on_multilabel(data, capsys):
+    """Default ranking: softmin; --compat cleanlab: cleanlab's EMA; the adjusted (multi-class)
+    filter and score are refused with a message that says why."""
+    d = data["dir"]
+    base = ["-l", d / "y.npy", "-p", d / "p.npy", "-q", "--format", "json", "--all"]
+    ours = json.loads(run("find-issues", *base).stdout)
+    theirs = json.loads(run("find-issues", *base, "--compat", "cleanlab").stdout)
+    assert ours["aggregation"] == "softmin" and theirs["aggregation"] == "exponential_moving_average"
+    assert ours["filter_by"] == theirs["filter_by"] == "prune_by_noise_rate"
+    assert ours["num_issues"] == theirs["num_issues"]  # same filter, different ranking
+    ema = multilabel.label_quality_scores(data["noisy"], data["probs"], compat="cleanlab")
+    r = run("score", "-l", d / "y.npy", "-p", d / "p.npy", "-q", "--out", "-", "--compat", "cleanlab")
+    got = pd.read_csv(__import__("io").StringIO(r.stdout))["label_score"].to_numpy()
+    np.testing.assert_allclose(got, ema, rtol=0, atol=1e-12)
+    for option, value in (("--filter-by", "low_adjusted_margin"), ("--rank-by", "adjusted_margin")):
+        err = error_of(capsys, "find-issues", "-l", d / "y.npy", "-p", d / "p.npy", option, value)
+        assert f"'{value}' is for multi-class data" in err
+
+
 @pytest.mark.parametrize("aggregation", multilabel.AGGREGATIONS)
 def test_score_aggregations(data, aggregation):
     d = data["dir"]
