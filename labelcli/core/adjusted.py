@@ -32,20 +32,20 @@ def margin_thresholds(labels: np.ndarray, self_conf: np.ndarray, k: int, prior: 
     return (sums + prior * overall) / (counts + prior)
 
 
-def _adjust64(block: np.ndarray, thresholds: np.ndarray, shifted=None) -> np.ndarray:
-    """Rows minus the thresholds (plus their max, to stay positive), renormalised, in float64.
-    shifted: block - thresholds in float64, when already at hand (it is then adjusted in place)."""
-    adj = block.astype(np.float64) - thresholds if shifted is None else shifted
-    adj += thresholds.max()
-    adj /= adj.sum(axis=1, keepdims=True)
-    return adj
-
-
-def _margin(labels: np.ndarray, adj: np.ndarray) -> np.ndarray:
+def _margin(labels: np.ndarray, shifted: np.ndarray, total_shift: float) -> np.ndarray:
+    """Normalized margin of the adjusted rows, from shifted = block - thresholds (float64; it is
+    overwritten). Adjusting adds max(t) to every entry and divides the row by its sum Z, so the
+    margin is (shifted[given] - max other shifted) / Z, with Z = row sum + total_shift > 0."""
     rows = np.arange(len(labels))
-    own = adj[rows, labels].copy()
-    adj[rows, labels] = -np.inf
-    return (own - adj.max(axis=1) + 1) / 2
+    z = shifted.sum(axis=1)
+    z += total_shift
+    own = shifted[rows, labels].copy()
+    shifted[rows, labels] = -np.inf
+    own -= shifted.max(axis=1)
+    own /= z
+    own += 1
+    own /= 2
+    return own
 
 
 def adjusted_scan(labels, pred_probs, thresholds, cut=None):
@@ -54,18 +54,20 @@ def adjusted_scan(labels, pred_probs, thresholds, cut=None):
     thresholds: float64 margin_thresholds; cut: threshold_cut of the confident joint's thresholds
     in the data's dtype (None: no guesses). A guess is -1 when no class reaches its cut.
     """
-    n = len(labels)
+    n, k = pred_probs.shape
+    total_shift = k * float(thresholds.max())  # each of the k entries gets max(t) added
     scores = np.empty(n, dtype=np.float64)
     guess = None if cut is None else np.empty(n, dtype=np.int64)
     for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
         block = pred_probs[sl]
-        shifted = block.astype(np.float64) - thresholds
+        shifted = block.astype(np.float64)
+        shifted -= thresholds
         if guess is not None:
             d = np.where(block >= cut, shifted, -np.inf)
             g = d.argmax(axis=1)
             g[np.isneginf(d[np.arange(len(g)), g])] = -1
             guess[sl] = g
-        scores[sl] = _margin(labels[sl], _adjust64(block, thresholds, shifted))
+        scores[sl] = _margin(labels[sl], shifted, total_shift)
     return scores, guess
 
 
