@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from labelcli import _tags
-from labelcli._tables import preview
+from labelcli._common import preview
 from labelcli.errors import LabelError
 
 _INT_NAME = re.compile(r"^(0|-?[1-9]\d*)$")

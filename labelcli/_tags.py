@@ -15,7 +15,7 @@ _LISTS = (list, tuple, np.ndarray)
 
 def label_column(src, name: str, label_col: str) -> str:
     """The column holding the labels: ``label_col``, or the only column of a one-column table."""
-    from labelcli._tables import preview
+    from labelcli._common import preview
 
     cols = list(src.columns)
     if label_col in cols:

@@ -38,7 +38,7 @@ def _class_index(name: str | None, classes) -> int | None:
     if name is None:
         return None
     if name not in classes:
-        from labelcli._tables import preview
+        from labelcli._common import preview
 
         raise LabelError(f"--class '{name}' is not one of the classes ({preview(list(classes))})")
     return list(classes).index(name)
@@ -51,7 +51,8 @@ def _scope(exclude, only_class) -> str | None:
 
 def _check_class_pairs_fit(num_classes: int, name: str) -> None:
     """Confident learning keeps several K x K matrices; refuse a K they cannot fit, before allocating."""
-    from labelcli._tables import available_memory, human_bytes
+    from labelcli._common import human_bytes
+    from labelcli._readers import available_memory
 
     need = 8 * 8 * num_classes * num_classes  # about eight float64 K x K matrices at the peak
     avail = available_memory()
@@ -65,7 +66,7 @@ def _check_class_pairs_fit(num_classes: int, name: str) -> None:
 
 def _cross_validate(inputs, model, folds, seed, quiet):
     from labelcli import report
-    from labelcli._tables import display_name
+    from labelcli._common import display_name
     from labelcli.crossval import cross_val_multilabel_pred_probs, cross_val_pred_probs
 
     with report.progress(quiet) as bar:

@@ -1,7 +1,8 @@
 """Load labels, pred_probs and features from files into validated arrays; write results.
 
-Formats and low-level reading/writing live in ``labelcli._tables``; this module decides which
-columns mean what, resolves class names and maps labels to class indices.
+Formats and low-level reading/writing live in ``labelcli._readers`` and ``labelcli._writers``;
+this module decides which columns mean what, resolves class names and maps labels to class
+indices.
 """
 from __future__ import annotations
 
@@ -12,18 +13,9 @@ from typing import Sequence
 
 import numpy as np
 
-from labelcli._tables import (
-    NotEnoughMemory,
-    check_output_path,
-    csv_options,
-    display_name,
-    human_bytes,
-    preview,
-    read_table,
-    write_array,
-    write_json,
-    write_table,
-)
+from labelcli._common import display_name, human_bytes, preview
+from labelcli._readers import NotEnoughMemory, csv_options, read_table
+from labelcli._writers import check_output_path, write_array, write_json, write_table
 from labelcli import _tags
 from labelcli._classes import parse_classes, resolve_classes, resolve_tags
 from labelcli.core.multilabel import as_label_matrix, as_multilabel_pred_probs
@@ -190,7 +182,7 @@ def _checked(inputs: Inputs) -> Inputs:
 
 def _cannot_stream(pred_probs: str | None, features: str | None, multi_label: bool | None) -> str | None:
     """Why pred_probs could not be streamed, as a phrase (None: they could)."""
-    from labelcli.outofcore import stream_kind
+    from labelcli.chunks import stream_kind
 
     if pred_probs is None:
         return "pred_probs from cross-validation"
@@ -221,7 +213,7 @@ def _memory_hint(max_memory: int | None, cannot_stream: str | None) -> str:
 
 
 def _label_frame(path: str, label_col: str):
-    from labelcli.outofcore import label_frame, stream_kind
+    from labelcli.chunks import label_frame, stream_kind
 
     if stream_kind(path) == "npy":
         return read_table(path)

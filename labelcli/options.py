@@ -77,7 +77,7 @@ def check_top(top: int | None) -> None:
 def memory_budget(text: str | None) -> int:
     """Bytes from --max-memory; by default half the physical memory, or what is available if less."""
     from labelcli import outofcore
-    from labelcli._tables import available_memory
+    from labelcli._readers import available_memory
 
     if text is None:
         avail = available_memory()
@@ -89,7 +89,7 @@ def memory_budget(text: str | None) -> int:
 
 
 def print_json(doc) -> None:
-    from labelcli._tables import write_stdout
+    from labelcli._writers import write_stdout
 
     text = json.dumps(doc, indent=2) + "\n"
     write_stdout(lambda out: out.write(text))  # a closed stdout or a full disk: LabelError, exit 2

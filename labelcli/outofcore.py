@@ -1,32 +1,41 @@
-"""Out-of-core confident learning: chunked readers and the drivers that run core.streaming.
+"""Out-of-core confident learning: the memory budget and the drivers that run core.streaming.
 
-For pred_probs larger than a memory budget. The file is read in row chunks, in a fixed number
-of passes, and every result is identical to the in-memory function on the whole array:
-find_label_issues_streaming (thresholds; confident joint; noise-rate cells, only for
-prune_by_noise_rate / both), label_quality_scores_streaming (scores; thresholds first when the
-method needs them), health_summary_streaming (thresholds; confident joint). Memory: the chunk
-and its temporaries, plus ~40 bytes per row for labels and the per-row results.
+For pred_probs larger than a memory budget (parse_size, default_max_memory, needs_streaming,
+plan_chunk_rows). The file is read in row chunks (the readers are in labelcli.chunks; StreamSource
+and open_probs pick one), in a fixed number of passes, and every result is identical to the
+in-memory function on the whole array: find_label_issues_streaming (thresholds; confident joint;
+noise-rate cells, only for prune_by_noise_rate / both), label_quality_scores_streaming (scores;
+thresholds first when the method needs them), health_summary_streaming (thresholds; confident
+joint). Memory: the chunk and its temporaries, plus ~40 bytes per row for labels and the per-row
+results. The CLI (find-issues, score, health with --max-memory) gets its StreamSource from
+labelcli.io, which resolves the columns and class names as for a file loaded whole.
 
     >>> from labelcli.outofcore import find_label_issues_streaming, parse_size
     >>> issues = find_label_issues_streaming("labels.npy", "pred_probs.npy", max_memory=parse_size("256MB"))
-
-Readers: .npy (memory-mapped; pages are released after each chunk), Parquet (record batches
-within row groups: a row group is decoded whole, so write files with row groups smaller than
-the budget), CSV / TSV (pandas in chunks, with the options of the in-memory reader; parsed once
-per pass). The CLI (find-issues, score, health with --max-memory) gets its StreamSource from
-labelcli.io, which resolves the columns and class names as for a file loaded whole.
 """
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
+from labelcli.chunks import (  # noqa: F401 (stream_kind, table_head, label_frame: re-exported for labelcli.io)
+    ArrayReader,
+    CsvReader,
+    NpyReader,
+    ParquetReader,
+    ProbsReader,
+    _kind,
+    label_frame,
+    read_labels,
+    stream_kind,
+    table_columns,
+    table_head,
+)
 from labelcli.core import streaming as s
 from labelcli.core import validate as v
 from labelcli.core.defaults import defaults
@@ -71,176 +80,6 @@ def default_max_memory() -> int:
     return int(total * DEFAULT_MEMORY_FRACTION) if total else 4 * 10**9
 
 
-# --- readers ---------------------------------------------------------------------------------
-
-
-class ProbsReader:
-    """Row chunks of an N x K pred_probs source: iterate chunks(rows) for (start, array)."""
-
-    name: str
-    num_rows: int | None  # None until read (CSV)
-    num_classes: int
-    itemsize: int
-
-    def chunks(self, rows: int) -> Iterator[tuple[int, np.ndarray]]:
-        raise NotImplementedError
-
-
-class ArrayReader(ProbsReader):
-    """An array already in memory (or any np.memmap): chunks are views."""
-
-    def __init__(self, array, name: str = "pred_probs"):
-        self.array = np.asarray(array) if not isinstance(array, np.memmap) else array
-        if self.array.ndim != 2:
-            v.as_float_matrix(self.array, name=name)  # raises the usual message
-        self.name, (self.num_rows, self.num_classes) = name, self.array.shape
-        self.itemsize = self.array.itemsize
-
-    def chunks(self, rows):
-        for start in range(0, self.num_rows, rows):
-            yield start, self.array[start : start + rows]
-
-
-class NpyReader(ArrayReader):
-    """A .npy file, memory-mapped. After each chunk its pages are dropped from this process
-    (they stay in the page cache), so resident memory stays at about one chunk."""
-
-    def __init__(self, path: str):
-        try:
-            arr = np.load(path, mmap_mode="r")
-        except (OSError, ValueError) as e:
-            raise LabelError(f"{path}: could not read as .npy: {e}") from e
-        super().__init__(arr, name=path)
-
-    def chunks(self, rows):
-        arr = self.array
-        mm = getattr(arr, "_mmap", None)
-        row_bytes = self.num_classes * self.itemsize
-        for start, chunk in super().chunks(rows):
-            yield start, chunk
-            if mm is not None and arr.flags.c_contiguous:
-                _release(mm, arr.offset + start * row_bytes, len(chunk) * row_bytes)
-
-
-def _release(mm: mmap.mmap, start: int, length: int) -> None:
-    page = mmap.PAGESIZE
-    lo = start // page * page
-    try:
-        mm.madvise(mmap.MADV_DONTNEED, lo, min(len(mm) - lo, start + length - lo))
-    except (AttributeError, OSError, ValueError):  # not on this platform: the OS manages it
-        pass
-
-
-class ParquetReader(ProbsReader):
-    def __init__(self, path: str, columns: list[str]):
-        import pyarrow.parquet as pq
-
-        self.name, self.columns = path, list(columns)
-        try:
-            # streamed page reads (no pre-buffering of whole column chunks)
-            self.file = pq.ParquetFile(path, buffer_size=1 << 20, pre_buffer=False)
-        except Exception as e:
-            raise LabelError(f"{path}: could not read as Parquet: {e}") from e
-        self.num_rows, self.num_classes = self.file.metadata.num_rows, len(columns)
-        types = [self.file.schema_arrow.field(c).type for c in columns]
-        self.itemsize = 4 if all(str(t) == "float" for t in types) else 8
-
-    def chunks(self, rows):
-        import pyarrow as pa
-
-        start = 0
-        for batch in self.file.iter_batches(batch_size=rows, columns=self.columns, use_threads=False):
-            # by name: the columns are in class order, which need not be the file's
-            yield start, _stack([batch.column(c).to_numpy(zero_copy_only=False) for c in self.columns])
-            start += batch.num_rows
-            pa.default_memory_pool().release_unused()
-
-
-class CsvReader(ProbsReader):
-    """CSV / TSV in chunks, parsed with the options of the in-memory reader (labelcli._tables)."""
-
-    def __init__(self, path: str, columns: list[str], options: dict | None = None):
-        from labelcli._tables import csv_options
-
-        self.name, self.columns = path, list(columns)
-        self.options = csv_options(path, path, _sep(path) if ".tsv" in path.lower() else None) \
-            if options is None else options
-        self.num_rows, self.num_classes, self.itemsize = None, len(columns), 8
-
-    def chunks(self, rows):
-        import pandas as pd
-
-        headerless = self.options["header"] is None
-        use = [int(c) for c in self.columns] if headerless else self.columns
-        start = 0
-        with pd.read_csv(self.name, usecols=use, chunksize=rows, **self.options) as it:
-            for df in it:
-                yield start, _stack([_csv_numbers(df[c], self.name, str(c), start) for c in use])
-                start += len(df)
-
-
-def _csv_numbers(s, name: str, col: str, start: int) -> np.ndarray:
-    """A chunk's column as numbers; NA markers ('NaN', 'null') are NaN, other text is an error
-    naming the row in the whole file (as labelcli.io does for a file read whole)."""
-    import pandas as pd
-    from pandas.api.types import is_numeric_dtype
-
-    from labelcli._tables import _NA_MARKERS
-
-    if is_numeric_dtype(s) and s.dtype.kind != "b":
-        return s.to_numpy()
-    text = s.astype(str).str.strip().where(s.notna())
-    conv = pd.to_numeric(text.where(~text.isin(_NA_MARKERS)), errors="coerce")
-    bad = np.flatnonzero((conv.isna() & s.notna() & ~text.isin(_NA_MARKERS)).to_numpy())
-    if bad.size:
-        r = int(bad[0])
-        raise LabelError(f"{name}: column '{col}' holds text ('{s.iloc[r]}' at row {start + r} (0-based));"
-                         " pred_probs must be numbers")
-    return conv.to_numpy(dtype=np.float64)
-
-
-def _stack(cols: list[np.ndarray]) -> np.ndarray:
-    """N x K from columns: float32 when every column is float32, else float64 (as labelcli.io)."""
-    dtype = np.float32 if all(c.dtype == np.float32 for c in cols) else np.float64
-    out = np.empty((len(cols[0]), len(cols)), dtype=dtype)
-    for j, c in enumerate(cols):
-        out[:, j] = c
-    return out
-
-
-def table_columns(path: str, *, label_col: str = "label", prob_prefix: str | None = None) -> list[str]:
-    """pred_probs columns of a Parquet / CSV file, chosen as labelcli.io chooses them in a table
-    read whole: those starting with prob_prefix, else the numeric columns but the label and
-    id-like ones (index, id), from the file's first rows."""
-    from labelcli.io import _pick_columns
-
-    return _pick_columns(table_head(path)[0], path, prefix=prob_prefix, label_col=label_col, skip_prefix=None,
-                         what="pred_probs", option="--prob-prefix")
-
-
-def _kind(path: str) -> str:
-    kind = stream_kind(path)
-    if kind is None:
-        raise LabelError(f"{path}: streaming reads .npy, .parquet / .pq and .csv / .tsv files")
-    return kind
-
-
-def stream_kind(path: str) -> str | None:
-    """'npy', 'parquet' or 'csv' for a file this module can stream, else None."""
-    p = path.lower()
-    if p.endswith(".npy"):
-        return "npy"
-    if p.endswith((".parquet", ".pq")):
-        return "parquet"
-    if p.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
-        return "csv"
-    return None
-
-
-def _sep(path: str) -> str:
-    return "\t" if ".tsv" in path.lower() else ","
-
-
 @dataclass(frozen=True)
 class StreamSource:
     """A pred_probs file to stream, as labelcli.io resolved it: the table columns in class order
@@ -277,82 +116,6 @@ def open_probs(source, *, label_col: str = "label", prob_columns=None, prob_pref
         return NpyReader(path)
     cols = list(prob_columns) if prob_columns else table_columns(path, label_col=label_col, prob_prefix=prob_prefix)
     return ParquetReader(path, cols) if kind == "parquet" else CsvReader(path, cols, None)
-
-
-def read_labels(source, *, label_col: str = "label") -> np.ndarray:
-    """Class indices from an array, a .npy file, or the label column of a Parquet / CSV file.
-    (Class names must be mapped to indices first; labelcli.io does that for the CLI.)"""
-    if not isinstance(source, (str, os.PathLike)):
-        return np.asarray(source)
-    path = os.fspath(source)
-    kind = _kind(path)
-    if kind == "npy":
-        return np.load(path)
-    if kind == "parquet":
-        import pyarrow.parquet as pq
-
-        return pq.read_table(path, columns=[label_col]).column(0).to_numpy()
-    import pandas as pd
-
-    return pd.read_csv(path, sep=_sep(path), usecols=[label_col], skipinitialspace=True)[label_col].to_numpy()
-
-
-def table_head(path: str, rows: int = 1000):
-    """(the first rows of a Parquet / CSV table as a DataFrame, its row count or None for CSV,
-    the CSV options), read as labelcli._tables reads the whole file; for choosing the columns."""
-    from labelcli._tables import _check_duplicates, _numbers_with_na_markers, csv_options, short_reason
-
-    if _kind(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        try:
-            pf = pq.ParquetFile(path)
-            _check_duplicates(pf.schema_arrow.names, path)
-            batch = next(pf.iter_batches(batch_size=rows, use_threads=False), None)
-        except LabelError:
-            raise
-        except Exception as e:
-            raise LabelError(f"{path}: could not read as Parquet: {short_reason(e)}") from e
-        if batch is None or pf.metadata.num_rows == 0:
-            raise LabelError(f"{path}: the table has no rows")
-        head = batch.to_pandas()
-        head.columns = [str(c) for c in head.columns]
-        return head, pf.metadata.num_rows, None
-    import pandas as pd
-
-    options = csv_options(path, path, "\t" if ".tsv" in path.lower() else None)
-    try:
-        head = pd.read_csv(path, nrows=rows, **options)
-    except Exception as e:
-        raise LabelError(f"{path}: could not read as CSV: {short_reason(e)}") from e
-    head.columns = [str(c) for c in head.columns]
-    if len(head) == 0:
-        raise LabelError(f"{path}: has a header but no data rows")
-    return _numbers_with_na_markers(head), None, options
-
-
-def label_frame(path: str, label_col: str, csv_opts: dict | None = None):
-    """The label column of a Parquet / CSV table, read alone (the pred_probs columns are not
-    loaded). Without such a column: an empty frame with the table's columns, so that the caller
-    words the error as for a table read whole."""
-    import pandas as pd
-
-    if _kind(path) == "parquet":
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        if label_col not in pf.schema_arrow.names:
-            return pd.DataFrame(columns=pf.schema_arrow.names)
-        df = pf.read(columns=[label_col]).to_pandas()
-        df.columns = [str(c) for c in df.columns]
-        return df
-    from labelcli._tables import _numbers_with_na_markers
-
-    names = [str(c) for c in pd.read_csv(path, nrows=0, **csv_opts).columns]
-    if csv_opts["header"] is None or label_col not in names:
-        return pd.DataFrame(columns=names if csv_opts["header"] is not None else [str(i) for i in range(len(names))])
-    df = pd.read_csv(path, usecols=[label_col], low_memory=False, **csv_opts)
-    return _numbers_with_na_markers(df)
 
 
 # --- the driver ------------------------------------------------------------------------------
@@ -575,7 +338,7 @@ def in_memory_bytes(path: str) -> int:
     if kind == "parquet":
         import pyarrow.parquet as pq
 
-        from labelcli._tables import _parquet_need
+        from labelcli._readers import _parquet_need
 
         with contextlib.suppress(Exception):  # a damaged file: the in-memory reader words the error
             return 3 * _parquet_need(pq.ParquetFile(path))

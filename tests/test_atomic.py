@@ -1,6 +1,6 @@
 """Atomic, loss-free outputs: a target is the previous complete file or the new complete file, never partial.
 
-Writers (labelcli/_tables.py) write into a temp file in the target's folder, named
+Writers (labelcli/_writers.py) write into a temp file in the target's folder, named
 ``.<name>.labelcli-<pid>-<random>.tmp``, fsync it and rename it onto the target. A run killed with
 SIGKILL leaves at most that temp file (nothing can run on SIGKILL); the next write to the same
 target removes temp files whose process no longer exists.
@@ -75,8 +75,8 @@ def test_writer_renames_a_complete_temp_file_from_the_same_folder(tmp_path, monk
         seen.append(("replace", os.fspath(src), os.fspath(dst)))
         return real_replace(src, dst)
 
-    monkeypatch.setattr(_tables.os, "fsync", spy_fsync)
-    monkeypatch.setattr(_tables.os, "replace", spy_replace)
+    monkeypatch.setattr(os, "fsync", spy_fsync)
+    monkeypatch.setattr(os, "replace", spy_replace)
     _write(kind, target)
     fsyncs = [s for s in seen if s[0] == "fsync"]
     replaces = [s for s in seen if s[0] == "replace"]
@@ -98,7 +98,7 @@ def test_writer_failure_keeps_previous_file_and_removes_temp(tmp_path, monkeypat
     def disk_full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_tables.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(LabelError, match=r"could not write: .*No space left"):
         _write(kind, target)
     assert target.read_bytes() == PREVIOUS
@@ -140,7 +140,7 @@ def test_read_only_target_is_refused_without_needing_a_non_root_user(tmp_path, m
     target = tmp_path / "out.csv"
     target.write_bytes(PREVIOUS)
     real_access = os.access
-    monkeypatch.setattr(_tables.os, "access",
+    monkeypatch.setattr(os, "access",
                         lambda p, mode: False if os.fspath(p) == str(target) else real_access(p, mode))
     with pytest.raises(LabelError, match="read-only"):
         write_table(DF, str(target))

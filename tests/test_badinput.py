@@ -315,7 +315,7 @@ def test_corpus_is_small():
 
 # ------------------------------------------------------------------------------ resource limits
 # The in-memory readers refuse, before allocating, a file that needs more memory than there is
-# (labelcli/_tables.py); the message points at --max-memory, the out-of-core path.
+# (labelcli/_readers.py); the message points at --max-memory, the out-of-core path.
 
 
 def _no_allocation(monkeypatch):
@@ -333,12 +333,12 @@ def _no_allocation(monkeypatch):
 def test_npy_larger_than_memory_is_refused_before_allocation(tmp_path, monkeypatch):
     import numpy as np
 
-    from labelcli import _tables
+    from labelcli import _readers, _tables
     from labelcli.errors import LabelError
 
     path = tmp_path / "p.npy"
     np.save(path, np.zeros((4096, 64)))  # 2 MiB, complete
-    monkeypatch.setattr(_tables, "available_memory", lambda: 1 << 20)
+    monkeypatch.setattr(_readers, "available_memory", lambda: 1 << 20)
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError) as e:
         _tables.read_table(str(path))
@@ -384,12 +384,12 @@ def test_parquet_larger_than_memory_is_refused_before_reading(tmp_path, monkeypa
     import numpy as np
     import pandas as pd
 
-    from labelcli import _tables
+    from labelcli import _readers, _tables
     from labelcli.errors import LabelError
 
     path = tmp_path / "t.parquet"
     pd.DataFrame({"label": np.arange(50_000) % 3, "a": 0.5, "b": 0.5}).to_parquet(path, index=False)
-    monkeypatch.setattr(_tables, "available_memory", lambda: 100_000)
+    monkeypatch.setattr(_readers, "available_memory", lambda: 100_000)
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError, match=r"t.parquet: the Parquet table \(50,000 rows x 3 columns\) needs"
                                          r" 1.1 MiB in memory, more than the 97.7 KiB available; use --max-memory"):
@@ -397,12 +397,12 @@ def test_parquet_larger_than_memory_is_refused_before_reading(tmp_path, monkeypa
 
 
 def test_csv_larger_than_memory_is_refused(tmp_path, monkeypatch):
-    from labelcli import _tables
+    from labelcli import _readers, _tables
     from labelcli.errors import LabelError
 
     path = tmp_path / "t.csv"
     path.write_bytes(corpus.CLEAN_CSV * 10)
-    monkeypatch.setattr(_tables, "available_memory", lambda: 1000)
+    monkeypatch.setattr(_readers, "available_memory", lambda: 1000)
     with pytest.raises(LabelError, match="t.csv: the CSV file needs .* than the 1000 bytes available; use --max-memory"):
         _tables.read_table(str(path))
 

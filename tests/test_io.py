@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelcli import _tables
+from labelcli import _writers
 from labelcli.errors import LabelError
 from labelcli.io import (
     Inputs,
@@ -528,7 +528,7 @@ def test_atomic_write_keeps_old_target_on_failure(monkeypatch):
         f.write("index,partial\n1,")
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(_tables, "_write_csv", half_then_boom)
+    monkeypatch.setattr(_writers, "_write_csv", half_then_boom)
     with pytest.raises(RuntimeError):
         write_table(DF, "out.csv")
     assert open("out.csv").read() == "old contents\n" and leftovers() == []
