@@ -25,7 +25,8 @@ import labelcli as lc
 from labelcli.core import defaults as d
 from labelcli.core import multilabel as ml
 from labelcli.core.adjusted import THRESHOLD_PRIOR
-from labelcli.core.ranking import _adjust, margin_thresholds
+from labelcli.core.adjusted import margin_thresholds
+from labelcli.core.ranking import _adjust
 from labelcli.errors import LabelError
 
 COMPATS = (None, "labelcli", "cleanlab")

@@ -17,17 +17,15 @@ def _with_prior(prior: float):
     def fn(labels, pred_probs):
         import labelcli
         from labelcli.core import validate as v
-        from labelcli.core.adjusted import adjusted_cells, adjusted_issue_count, adjusted_scan, margin_thresholds
-        from labelcli.core.counting import _label_counts, _thresholds, threshold_cut
+        from labelcli.core.adjusted import adjusted_scores_and_count
+        from labelcli.core.counting import _label_counts, _thresholds
         from labelcli.core.filtering import lowest_mask
 
         def run(p):
             y, q = v.check_inputs(labels, p)
-            k = q.shape[1]
             sc = q[np.arange(len(y)), y]
-            t = margin_thresholds(y, sc, k, prior=prior)
-            scores, guess = adjusted_scan(y, q, t, threshold_cut(_thresholds(y, q), q.dtype))
-            num = adjusted_issue_count(adjusted_cells(y, guess, k), _label_counts(y, k))
+            scores, num = adjusted_scores_and_count(y, q, sc, _thresholds(y, q), _label_counts(y, q.shape[1]),
+                                                    prior=prior)
             rate = labelcli.health_summary(labels, p).noise_rate
             return Result(lowest_mask(scores, num), scores, float(rate))
 

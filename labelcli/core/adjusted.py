@@ -79,22 +79,25 @@ def adjusted_margin(labels, pred_probs, thresholds=None) -> np.ndarray:
     return adjusted_scan(labels, pred_probs, thresholds)[0]
 
 
-def adjusted_cells(labels: np.ndarray, guess: np.ndarray, k: int) -> np.ndarray:
-    """Counts of (given, adjusted guess) as cell_counts lays them out (mergeable across chunks)."""
-    return cell_counts(labels, guess, k)
-
-
-def adjusted_issue_count(cells: np.ndarray, label_counts: np.ndarray) -> int:
-    """Off-diagonal total of the calibrated adjusted confident joint: the number to flag."""
-    k = len(label_counts)
-    cal = _calibrate(finish_joint(cells.reshape(k, k + 1)[:, 1:]), label_counts)
+def calibrated_off_diagonal(joint: np.ndarray, label_counts: np.ndarray) -> int:
+    """Off-diagonal total of a confident joint once calibrated to the label counts: how many
+    rows low_adjusted_margin flags."""
+    cal = _calibrate(joint, label_counts)
     return int(cal.sum() - np.trace(cal))
 
 
-def adjusted_scores_and_count(labels, pred_probs, self_conf, thresholds, label_counts):
+def adjusted_issue_count(cells: np.ndarray, label_counts: np.ndarray) -> int:
+    """calibrated_off_diagonal of the adjusted confident joint, from its (given, adjusted guess)
+    cell_counts (summed over chunks by the streaming path)."""
+    k = len(label_counts)
+    return calibrated_off_diagonal(finish_joint(cells.reshape(k, k + 1)[:, 1:]), label_counts)
+
+
+def adjusted_scores_and_count(labels, pred_probs, self_conf, thresholds, label_counts, prior=THRESHOLD_PRIOR):
     """(adjusted margins, how many rows low_adjusted_margin flags) in one pass over the rows.
-    thresholds: the confident joint's, in the data's dtype (they decide which classes count)."""
+    thresholds: the confident joint's, in the data's dtype (they decide which classes count);
+    prior: see margin_thresholds."""
     k = pred_probs.shape[1]
     cut = threshold_cut(thresholds, pred_probs.dtype)
-    scores, guess = adjusted_scan(labels, pred_probs, margin_thresholds(labels, self_conf, k), cut)
-    return scores, adjusted_issue_count(adjusted_cells(labels, guess, k), label_counts)
+    scores, guess = adjusted_scan(labels, pred_probs, margin_thresholds(labels, self_conf, k, prior), cut)
+    return scores, adjusted_issue_count(cell_counts(labels, guess, k), label_counts)

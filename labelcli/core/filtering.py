@@ -7,7 +7,7 @@ from functools import partial
 import numpy as np
 
 from labelcli.core import validate as v
-from labelcli.core.adjusted import adjusted_scores_and_count
+from labelcli.core.adjusted import adjusted_scores_and_count, calibrated_off_diagonal
 from labelcli.core.defaults import defaults
 from labelcli.core.counting import (
     _calibrate,
@@ -265,8 +265,7 @@ def find_label_issues(
         t = _thresholds(y, p, by_class=by_class, self_conf=sc)
         adjusted, num = adjusted_scores_and_count(y, p, sc, t, counts)
         if given is not None:  # the caller's joint sets the count, as it does for cleanlab's low_* filters
-            cal = _calibrate(given, counts)
-            num = int(cal.sum() - np.trace(cal))
+            num = calibrated_off_diagonal(given, counts)
         mask = lowest_mask(adjusted, num)
     else:
         noise_rate = partial(noise_rate_mask, p, by_class, pcm, min_examples_per_class)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from labelcli.core import validate as v
-from labelcli.core.adjusted import adjusted_margin, margin_thresholds  # noqa: F401 (API)
+from labelcli.core.adjusted import adjusted_margin
 from labelcli.core.counting import _thresholds
 from labelcli.core.defaults import defaults
 
