@@ -416,6 +416,14 @@ def health(
 from labelcli.cli_review import register as _register_review; _register_review(app)  # noqa: E402,E702
 
 
+def as_flags(text: str) -> str:
+    """Core and API messages name options in words ("the `normalize` option"); on the command
+    line they are flags (--normalize)."""
+    import re
+
+    return re.sub(r"the `([a-z_]+)` option", lambda m: "--" + m.group(1).replace("_", "-"), text)
+
+
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 
@@ -440,7 +448,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=args, prog_name="labelcli", standalone_mode=False)
     except LabelError as e:
-        _say(f"Error: {_one_line(e)}\n")
+        _say(f"Error: {_one_line(as_flags(str(e)))}\n")
         code = 2
     except (typer.Exit, typer.Abort, KeyboardInterrupt) as e:
         code = getattr(e, "exit_code", 130)

@@ -37,8 +37,9 @@ from labelcli.core import validate as v
 from labelcli.core.counting import round_preserving_row_totals
 from labelcli.core.adjusted import THRESHOLD_PRIOR, margin_thresholds
 from labelcli.core.defaults import CLEANLAB, LABELCLI
-from labelcli.core.ranking import _adjust
-from labelcli.core.health import overlapping_pairs, top_indices
+from labelcli.core.scores import adjust as _adjust
+from labelcli.core.health import overlapping_pairs
+from labelcli.core.select import top_indices
 
 PRUNING = ("prune_by_noise_rate", "prune_by_class", "both")
 COUNT_BASED = PRUNING + ("confident_learning", "predicted_neq_given")
@@ -1164,7 +1165,7 @@ def test_row_sum_tolerance_and_normalize():
     # within 1e-3 -> accepted as is
     ok = v.as_pred_probs([[0.5, 0.5009], [0.3, 0.7]])
     np.testing.assert_array_equal(ok, [[0.5, 0.5009], [0.3, 0.7]])
-    raises_one_line(r"sums to 1.0011 \(1 rows off\); pass --normalize", v.as_pred_probs, [[0.5, 0.5011], [0.3, 0.7]])
+    raises_one_line(r"sums to 1.0011 \(1 rows off\); pass the `normalize` option", v.as_pred_probs, [[0.5, 0.5011], [0.3, 0.7]])
     # normalize=True rescales (also rows with values > 1, e.g. counts)
     fixed = v.as_pred_probs([[2.0, 2.0], [1.0, 3.0], [0.3, 0.3]], normalize=True)
     np.testing.assert_allclose(fixed, [[0.5, 0.5], [0.25, 0.75], [0.5, 0.5]], atol=1e-15)

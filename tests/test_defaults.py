@@ -26,7 +26,7 @@ from labelcli.core import defaults as d
 from labelcli.core import multilabel as ml
 from labelcli.core.adjusted import THRESHOLD_PRIOR
 from labelcli.core.adjusted import margin_thresholds
-from labelcli.core.ranking import _adjust
+from labelcli.core.scores import adjust as _adjust
 from labelcli.errors import LabelError
 
 COMPATS = (None, "labelcli", "cleanlab")

@@ -287,9 +287,9 @@ def test_auto_relabel_threshold_and_given_equals_suggested():
 
 
 @pytest.mark.parametrize("kwargs, fragment", [
-    (dict(action="relabel"), "needs --pred-probs"),
-    (dict(action="relabel", confidence=CONF, threshold=1.5), "--threshold is a probability"),
-    (dict(action="flip"), "--auto 'flip' is not one of: drop, relabel"),
+    (dict(action="relabel"), "needs the `pred_probs` option"),
+    (dict(action="relabel", confidence=CONF, threshold=1.5), "the `threshold` option is a probability"),
+    (dict(action="flip"), "the `auto` option 'flip' is not one of: drop, relabel"),
 ])
 def test_auto_errors(kwargs, fragment):
     with pytest.raises(LabelError, match=fragment.replace("(", r"\(")):

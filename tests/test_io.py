@@ -316,7 +316,7 @@ def test_length_mismatch():
 
 def test_pred_probs_validation_uses_core():
     npy("y.npy", np.array([0, 1]))
-    fails(load_inputs, "y.npy", npy("p.npy", np.array([[0.5, 0.6], [0.5, 0.5]])), name="p.npy", match="--normalize")
+    fails(load_inputs, "y.npy", npy("p.npy", np.array([[0.5, 0.6], [0.5, 0.5]])), name="p.npy", match="the `normalize` option")
     r = load_inputs("y.npy", "p.npy", normalize=True)
     assert np.allclose(r.pred_probs.sum(1), 1)
     fails(load_inputs, "y.npy", npy("s.npy", np.array([["a", "b"], ["c", "d"]])), name="s.npy", match="strings")

@@ -7,8 +7,11 @@ import numpy as np
 import pytest
 
 from labelcli.core import counting as c
-from labelcli.core import filtering as f
-from labelcli.core import ranking as r
+from labelcli.core import latent
+from labelcli.core import passes
+from labelcli.core import pruning
+from labelcli.core import scan as sc
+from labelcli.core import select as r
 from labelcli.core import validate as v
 from labelcli.errors import LabelError
 
@@ -80,10 +83,10 @@ SHAPES = [(500, 2), (800, 3), (3000, 10), (2000, 64), (2000, 65), (1500, 100), (
 def test_scan_matches_reference_guess_and_agreement(n, k, grid):
     for dtype in (np.float32, np.float64):
         labels, p = problem(n + k, n, k, grid=grid, dtype=dtype)
-        t = c._thresholds(labels, p)
-        np.testing.assert_array_equal(c._confident_guess(p, t), ref_guess(p, t))
+        t = sc.thresholds_of(labels, p)
+        np.testing.assert_array_equal(c.confident_guess(p, t), ref_guess(p, t))
         np.testing.assert_array_equal(c.argmax_is_given(labels, p), ref_agrees(labels, p))
-        scan = c.scan_rows(labels, p, c._self_confidence(labels, p), t)
+        scan = c.raw_confident_joint(labels, p, t)[1]
         np.testing.assert_array_equal(scan.predicted, p.argmax(axis=1))
         guess = ref_guess(p, t)
         np.testing.assert_array_equal(scan.off_diagonal, (guess >= 0) & (guess != labels))
@@ -104,8 +107,8 @@ def test_guess_with_values_exactly_at_the_cut_and_float64_thresholds():
         j = rng.integers(1, k)
         row[j] = vals[rng.integers(0, 3), j]
     p = p.astype(np.float32)
-    np.testing.assert_array_equal(c._confident_guess(p, t), ref_guess(p, t))
-    np.testing.assert_array_equal(c._confident_guess(p, t.astype(np.float32)), ref_guess(p, t.astype(np.float32)))
+    np.testing.assert_array_equal(c.confident_guess(p, t), ref_guess(p, t))
+    np.testing.assert_array_equal(c.confident_guess(p, t.astype(np.float32)), ref_guess(p, t.astype(np.float32)))
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -163,7 +166,7 @@ def test_latent_estimates_match_the_plain_version_bit_for_bit(k):
         np.fill_diagonal(cal, rng.integers(1, 300, k))
         cal = np.ascontiguousarray(cal, dtype=np.int64)
         for converge in (True, False):
-            ours = c._latent(cal, cal.sum(axis=1), converge)
+            ours = latent.latent_estimates(cal, cal.sum(axis=1), converge)
             for got, want in zip((ours.class_priors, ours.noise_matrix, ours.inverse_noise_matrix),
                                  ref_latent(cal, cal.sum(axis=1), converge)):
                 np.testing.assert_array_equal(got, want)
@@ -179,9 +182,10 @@ def test_noise_rate_mask_matches_stable_argsort_reference(n, k, grid):
     per-cell partition with and without the sample prefilter, and heavy ties at the cuts."""
     labels, p = problem(7 * n + k, n, k, grid=grid)
     counts = np.bincount(labels, minlength=k)
-    cj, _ = c._raw_confident_joint(labels, p)
-    pcm = f._prune_counts(c._calibrate(cj, counts), counts, 1, 1.0, None)
-    ours = f.noise_rate_mask(p, c.rows_by_class(labels, k), pcm, 1)
+    cj, _ = c.raw_confident_joint(labels, p)
+    pcm = pruning.prune_counts(latent.calibrate(cj, counts), counts, 1, 1.0, None)
+    chunk = passes.Chunk(0, labels, p)
+    ours = passes.cells_mask(passes.cells_partial(chunk, pruning.noise_rate_quota(pcm, counts, 1)), len(labels))
     np.testing.assert_array_equal(ours, ref_noise_rate_mask(labels, p, pcm))
 
 
@@ -252,14 +256,14 @@ def test_fast_value_check_agrees_with_the_full_checks(dtype, monkeypatch):
 
     def full(p):
         with monkeypatch.context() as mp:
-            mp.setattr(v, "_plainly_valid", lambda *a: False)
+            mp.setattr(v, "plainly_valid", lambda *a: False)
             try:
                 return v.as_pred_probs(p)
             except LabelError as e:
                 return str(e)
 
     for p in cases:
-        fast = v._plainly_valid(p, p.dtype, False)
+        fast = v.plainly_valid(p, p.dtype, False)
         slow = full(p)
         if fast:
             assert isinstance(slow, np.ndarray) and np.array_equal(slow, p)

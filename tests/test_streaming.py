@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import labelcli as lc
-from labelcli.core import streaming as s
+from labelcli.core import passes as s
 from labelcli.errors import LabelError
 from labelcli.outofcore import (
     find_label_issues_streaming,
@@ -153,7 +153,7 @@ def test_normalize_rescales_rows_like_the_in_memory_path():
     rough = (probs * np.random.default_rng(0).uniform(0.9, 1.1, size=(4000, 1))).astype(np.float32)
     ref = lc.find_label_issues(labels, lc.core.validate.as_pred_probs(rough, normalize=True))
     assert_same(find_label_issues_streaming(labels, rough, chunk_rows=300, normalize=True), ref, "normalize")
-    with pytest.raises(LabelError, match="pass --normalize"):
+    with pytest.raises(LabelError, match="pass the `normalize` option"):
         find_label_issues_streaming(labels, rough, chunk_rows=300)
 
 
@@ -213,8 +213,8 @@ def test_cells_merge_is_order_and_grouping_independent():
                                       start + rng.permutation(50)[:m]))
     one = s.cells_merge(parts, quota)
     merger = s.CellsMerger(quota)
-    for p in parts:
-        merger.add(p)
+    for i, p in enumerate(parts):
+        merger.add(p, 50 * i, 50)
     assert np.array_equal(merger.result().row, one.row)
     two = s.cells_merge([s.cells_merge(parts[:3], quota), s.cells_merge(parts[3:][::-1], quota)], quota)
     for a, b in ((one.cell, two.cell), (one.key, two.key), (one.row, two.row)):

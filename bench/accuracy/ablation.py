@@ -18,13 +18,13 @@ def _with_prior(prior: float):
         import labelcli
         from labelcli.core import validate as v
         from labelcli.core.adjusted import adjusted_scores_and_count
-        from labelcli.core.counting import _label_counts, _thresholds
-        from labelcli.core.filtering import lowest_mask
+        from labelcli.core.scan import label_counts, thresholds_of
+        from labelcli.core.select import lowest_mask
 
         def run(p):
             y, q = v.check_inputs(labels, p)
             sc = q[np.arange(len(y)), y]
-            scores, num = adjusted_scores_and_count(y, q, sc, _thresholds(y, q), _label_counts(y, q.shape[1]),
+            scores, num = adjusted_scores_and_count(y, q, sc, thresholds_of(y, q), label_counts(y, q.shape[1]),
                                                     prior=prior)
             rate = labelcli.health_summary(labels, p).noise_rate
             return Result(lowest_mask(scores, num), scores, float(rate))

@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from labelcli.core import validate as v
-from labelcli.core.counting import _calibrate, cell_counts, finish_joint, threshold_cut
+from labelcli.core.latent import calibrated_off_diagonal
+from labelcli.core.scan import cell_counts, joint_from_cells, threshold_cut
 
 
 # Pseudo-rows of the overall mean in each class's threshold (bench/ACCURACY.md has the sweep:
@@ -79,18 +80,10 @@ def adjusted_margin(labels, pred_probs, thresholds=None) -> np.ndarray:
     return adjusted_scan(labels, pred_probs, thresholds)[0]
 
 
-def calibrated_off_diagonal(joint: np.ndarray, label_counts: np.ndarray) -> int:
-    """Off-diagonal total of a confident joint once calibrated to the label counts: how many
-    rows low_adjusted_margin flags."""
-    cal = _calibrate(joint, label_counts)
-    return int(cal.sum() - np.trace(cal))
-
-
 def adjusted_issue_count(cells: np.ndarray, label_counts: np.ndarray) -> int:
     """calibrated_off_diagonal of the adjusted confident joint, from its (given, adjusted guess)
     cell_counts (summed over chunks by the streaming path)."""
-    k = len(label_counts)
-    return calibrated_off_diagonal(finish_joint(cells.reshape(k, k + 1)[:, 1:]), label_counts)
+    return calibrated_off_diagonal(joint_from_cells(cells, len(label_counts)), label_counts)
 
 
 def adjusted_scores_and_count(labels, pred_probs, self_conf, thresholds, label_counts, prior=THRESHOLD_PRIOR):

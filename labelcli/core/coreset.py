@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from labelcli.core import validate as v
-from labelcli.core.health import top_indices
+from labelcli.core.select import top_indices
 from labelcli.errors import LabelError
 
 MAX_FIT_ROWS = 50_000

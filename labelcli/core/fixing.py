@@ -174,17 +174,17 @@ def candidate_rows(index, scores, is_issue, *, num_examples: int, fraction: floa
     if fraction is None:
         return np.flatnonzero(np.asarray(is_issue, dtype=bool))
     if not 0.0 < fraction <= 1.0:
-        raise LabelError(f"--fraction is a share of the examples in (0, 1], got {fraction:g}")
+        raise LabelError(f"the `fraction` option is a share of the examples in (0, 1], got {fraction:g}")
     want = int(round(fraction * num_examples))
     if want > len(index):
         raise LabelError(
-            f"--fraction {fraction:g} asks for the {want} lowest-scoring of {num_examples} examples but the"
+            f"the `fraction` option {fraction:g} asks for the {want} lowest-scoring of {num_examples} examples but the"
             f" issues table has {len(index)} rows; write it with find-issues --all"
         )
     s = np.asarray(scores, dtype=np.float64)
     if np.isnan(s).any():
         r = int(np.flatnonzero(np.isnan(s))[0])
-        raise LabelError(f"issues row {r} (0-based): label_score is missing; --fraction ranks rows by it")
+        raise LabelError(f"issues row {r} (0-based): label_score is missing; the `fraction` option ranks rows by it")
     return np.argsort(s, kind="stable")[:want]
 
 
@@ -202,12 +202,12 @@ def auto_decisions(labels, index, suggested, scores, is_issue, *, action: str, f
     sugg = np.asarray(suggested, dtype=np.int64)
     sc = np.asarray(scores, dtype=np.float64)
     if action not in AUTO_ACTIONS:
-        raise LabelError(f"--auto '{action}' is not one of: {', '.join(AUTO_ACTIONS)}")
+        raise LabelError(f"the `auto` option '{action}' is not one of: {', '.join(AUTO_ACTIONS)}")
     if action == "relabel":
         if confidence is None:
-            raise LabelError("--auto relabel needs --pred-probs, to check the model is confident in the suggested label")
+            raise LabelError("relabeling needs the `pred_probs` option, to check the model is confident in the suggested label")
         if not 0.0 <= threshold <= 1.0:
-            raise LabelError(f"--threshold is a probability in [0, 1], got {threshold:g}")
+            raise LabelError(f"the `threshold` option is a probability in [0, 1], got {threshold:g}")
     rows = candidate_rows(idx, sc, is_issue, num_examples=len(y), fraction=fraction)
     why_pick = "flagged by find-issues" if fraction is None else f"among the lowest {fraction:.1%} label scores"
     m = len(rows)

@@ -7,16 +7,10 @@ import numpy as np
 
 from labelcli.core import validate as v
 from labelcli.core.defaults import defaults
-from labelcli.core.counting import (
-    _calibrate,
-    _joint_from_calibrated,
-    _label_counts,
-    _latent,
-    checked_scan,
-    count_issues,
-    rows_by_class,
-)
-from labelcli.core.ranking import first_n_by_key
+from labelcli.core.engine import ArraySource, Run, confident_scan
+from labelcli.core.latent import calibrate, joint_from_calibrated, latent_estimates
+from labelcli.core.scan import count_issues, label_counts
+from labelcli.core.select import top_indices
 
 DIV_FLOOR = 1e-6
 
@@ -92,17 +86,6 @@ def _num(x) -> float | None:
     return None if not np.isfinite(x) else float(x)
 
 
-def top_indices(values: np.ndarray, top: int | None) -> np.ndarray:
-    """Indices of the `top` largest values, largest first; ties keep index order."""
-    n = len(values)
-    if top is None or top >= n:
-        return np.argsort(-values, kind="stable")
-    if top <= 0:
-        return np.zeros(0, dtype=np.int64)
-    chosen = first_n_by_key(-values, top)  # the top largest, ties to the lower index
-    return chosen[np.argsort(-values[chosen], kind="stable")]
-
-
 def overlapping_pairs(joint: np.ndarray, num_examples: int, top: int | None = 20):
     """Class pairs ranked by the joint mass confused between them (both directions)."""
     k = len(joint)
@@ -117,8 +100,10 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
     """Overall label health, per-class noise and the most overlapping class pairs."""
     defaults(compat)  # both profiles estimate the noise rate the same way (see bench/ACCURACY.md)
     y, p, check = v.check_inputs_deferred(labels, pred_probs)
-    p, sc, scan = checked_scan(y, p, rows_by_class(y, p.shape[1]), check, pred_probs)
-    return summary_from_scan(y, sc, scan, p.shape[1], class_names=class_names, top_pairs=top_pairs)
+    source = ArraySource(p, name=check.name, dtype=np.asarray(pred_probs).dtype)
+    classes, scan = confident_scan(y, source, Run())
+    return summary_from_scan(classes.labels, classes.self_conf, scan, p.shape[1], class_names=class_names,
+                             top_pairs=top_pairs)
 
 
 def summary_from_scan(y, sc, scan, k: int, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
@@ -128,11 +113,11 @@ def summary_from_scan(y, sc, scan, k: int, *, class_names=None, top_pairs: int |
     names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
     if len(names) != k:
         raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
-    counts = _label_counts(y, k)
+    counts = label_counts(y, k)
     num_issues = count_issues(scan)
-    cal = _calibrate(scan.joint, counts)
-    joint = _joint_from_calibrated(cal)
-    latent = _latent(cal, counts, converge=True)
+    cal = calibrate(scan.joint, counts)
+    joint = joint_from_calibrated(cal)
+    latent = latent_estimates(cal, counts, converge=True)
 
     given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
     noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)

@@ -15,19 +15,20 @@ import numpy as np
 
 from labelcli.core import validate as v
 from labelcli.core.defaults import defaults
-from labelcli.core.counting import _calibrate, _raw_confident_joint, argmax_is_given
-from labelcli.core.filtering import FILTERS as _MULTICLASS_FILTERS
-from labelcli.core.filtering import PRUNING, _prune, _prune_counts, check_filter_options
-from labelcli.core.health import top_indices
-from labelcli.core.ranking import CLIP, order_by_score
-from labelcli.core.ranking import METHODS as _MULTICLASS_METHODS
+from labelcli.core.engine import ArraySource, Plan, Run
+from labelcli.core.engine import find_label_issues as run_find_label_issues
+from labelcli.core.pruning import FILTERS as MULTICLASS_FILTERS
+from labelcli.core.pruning import check_filter_options
+from labelcli.core.scores import CLIP
+from labelcli.core.scores import METHODS as MULTICLASS_METHODS
+from labelcli.core.select import order_by_score, top_indices
 from labelcli.core.tagmatrix import as_label_matrix, as_multilabel_pred_probs, lists_to_matrix  # noqa: F401 (API)
 from labelcli.errors import LabelError
 
 # Every multi-class filter but the adjusted margin has a one-vs-rest meaning (per-tag thresholds
 # of a binary problem are not defined for it yet).
-FILTERS: tuple[str, ...] = tuple(f for f in _MULTICLASS_FILTERS if f != "low_adjusted_margin")
-METHODS: tuple[str, ...] = tuple(m for m in _MULTICLASS_METHODS if m != "adjusted_margin")
+FILTERS: tuple[str, ...] = tuple(f for f in MULTICLASS_FILTERS if f != "low_adjusted_margin")
+METHODS: tuple[str, ...] = tuple(m for m in MULTICLASS_METHODS if m != "adjusted_margin")
 AGGREGATIONS = ("exponential_moving_average", "softmin", "min", "mean")
 # A tag is predicted present when its probability reaches this.
 PREDICT_THRESHOLD = 0.5
@@ -136,22 +137,11 @@ def _binary(column: np.ndarray) -> np.ndarray:
 
 
 def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples) -> np.ndarray:
-    """Binary confident learning for one tag (class 0 = absent, 1 = present)."""
-    counts = np.bincount(y, minlength=2)
-    raw_cj, off_diagonal = _raw_confident_joint(y, b)
-    if filter_by in PRUNING:
-        pcm = _prune_counts(_calibrate(raw_cj, counts), counts, min_examples, frac_noise, num_to_remove)
-        mask = None
-        if filter_by in ("prune_by_class", "both"):
-            mask = _prune(y, b, pcm, min_examples, by_noise_rate=False)
-        if filter_by in ("prune_by_noise_rate", "both"):
-            by_rate = _prune(y, b, pcm, min_examples, by_noise_rate=True)
-            mask = by_rate if mask is None else mask & by_rate
-    elif filter_by == "predicted_neq_given":
-        mask = b.argmax(axis=1) != y
-    else:  # confident_learning
-        mask = off_diagonal
-    return mask & ~argmax_is_given(y, b)
+    """Binary confident learning for one tag (class 0 = absent, 1 = present): the engine's
+    multi-class filter on the two-class problem."""
+    plan = Plan(filter_by, "self_confidence", frac_noise, None if num_to_remove is None else tuple(num_to_remove),
+                min_examples)
+    return run_find_label_issues(y, ArraySource(b), plan, Run(checked=True)).mask
 
 
 def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1) -> np.ndarray:

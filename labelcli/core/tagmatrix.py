@@ -17,7 +17,7 @@ def as_label_matrix(labels, num_classes: int | None = None, *, name: str = "labe
         raise LabelError(f"{name}: multi-label labels must be a 0/1 matrix; convert tag lists with lists_to_matrix") from None
     if y.dtype == object or y.dtype.kind in "USV":
         raise LabelError(
-            f"{name}: multi-label labels must be a 0/1 matrix, got {v._kind(y)}; convert tag lists"
+            f"{name}: multi-label labels must be a 0/1 matrix, got {v.values_kind(y)}; convert tag lists"
             " with lists_to_matrix (tag names must be mapped to indices first)"
         )
     if y.ndim != 2:
@@ -37,7 +37,7 @@ def as_label_matrix(labels, num_classes: int | None = None, *, name: str = "labe
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise LabelError(
-            f"{name}: multi-label labels must be 0 or 1, found {y[r, c].item()!r} at {v._fmt_row(r)}, column {int(c)}"
+            f"{name}: multi-label labels must be 0 or 1, found {y[r, c].item()!r} at {v.fmt_row(r)}, column {int(c)}"
         )
     return y != 0
 
@@ -48,7 +48,7 @@ def lists_to_matrix(lists, num_classes: int) -> np.ndarray:
         lengths = np.fromiter(map(len, lists), dtype=np.int64)
     except TypeError:  # error path only: find the offending row for the message
         r = next(i for i, x in enumerate(lists) if not hasattr(x, "__len__") or isinstance(x, (str, bytes)))
-        raise LabelError(f"labels: {v._fmt_row(r)} is {lists[r]!r}, not a list of tag indices") from None
+        raise LabelError(f"labels: {v.fmt_row(r)} is {lists[r]!r}, not a list of tag indices") from None
     if len(lengths) == 0:
         raise LabelError("labels: no labels (the input has 0 rows)")
     items = list(chain.from_iterable(lists))
@@ -62,15 +62,15 @@ def lists_to_matrix(lists, num_classes: int) -> np.ndarray:
         else:  # error path only: the first item that is not a number
             i = next(j for j, t in enumerate(items) if not isinstance(t, (int, float, np.number)))
         raise LabelError(
-            f"labels: tag {items[i]!r} at {v._fmt_row(rows[i])} is not a tag index; map tag names to"
+            f"labels: tag {items[i]!r} at {v.fmt_row(rows[i])} is not a tag index; map tag names to"
             " indices 0..K-1 first"
         )
     out_of_range = (flat < 0) | (flat >= num_classes)
     if out_of_range.any():
         i = int(np.flatnonzero(out_of_range)[0])
         raise LabelError(
-            f"labels: tag {flat[i]} at {v._fmt_row(rows[i])} is outside 0..{num_classes - 1}"
-            f" (there are {num_classes} tags); pass --classes or fix the file"
+            f"labels: tag {flat[i]} at {v.fmt_row(rows[i])} is outside 0..{num_classes - 1}"
+            f" (there are {num_classes} tags); pass the `classes` option or fix the file"
         )
     out = np.zeros((len(lengths), num_classes), dtype=bool)
     out[rows, flat.astype(np.int64)] = True
@@ -88,7 +88,7 @@ def as_multilabel_pred_probs(pred_probs, *, name: str = "pred_probs") -> np.ndar
         r, c = np.argwhere(bad)[0]
         raise LabelError(
             f"{name}: per-tag pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at"
-            f" {v._fmt_row(r)}, column {int(c)} (logits? apply a sigmoid first)"
+            f" {v.fmt_row(r)}, column {int(c)} (logits? apply a sigmoid first)"
         )
     if p.min() < 0 or p.max() > 1:
         p = np.clip(p, 0.0, 1.0)  # rounding noise; a copy, the caller's array is untouched

@@ -34,7 +34,7 @@ def rows_per_block(x: np.ndarray, block_bytes: int | None = None) -> int:
     return max(64, (block_bytes or BLOCK_BYTES) // max(1, x.shape[1] * x.itemsize))
 
 
-def _fmt_row(i: int) -> str:
+def fmt_row(i: int) -> str:
     return f"row {int(i)} (0-based)"
 
 
@@ -42,7 +42,7 @@ def as_float_matrix(x, *, name: str, what: str = "pred_probs") -> np.ndarray:
     """Return x as a 2-D float array (float16 promoted to float32), or raise LabelError."""
     arr = np.asarray(x)
     if arr.dtype == object or arr.dtype.kind in "USO":
-        raise LabelError(f"{name}: {what} must be numbers, but the values are {_kind(arr)}")
+        raise LabelError(f"{name}: {what} must be numbers, but the values are {values_kind(arr)}")
     if arr.dtype.kind == "b" or arr.dtype.kind in "iu":
         arr = arr.astype(np.float64)
     elif arr.dtype.kind == "c":
@@ -58,7 +58,7 @@ def as_float_matrix(x, *, name: str, what: str = "pred_probs") -> np.ndarray:
     return arr
 
 
-def _kind(arr: np.ndarray) -> str:
+def values_kind(arr: np.ndarray) -> str:
     return {"U": "strings", "S": "bytes", "O": "Python objects"}.get(arr.dtype.kind, str(arr.dtype))
 
 
@@ -70,7 +70,7 @@ def check_finite(x: np.ndarray, *, name: str, what: str = "pred_probs", row_offs
             r, c = np.argwhere(bad)[0]
             v = x[sl][r, c]
             raise LabelError(
-                f"{name}: {what} has {'NaN' if np.isnan(v) else 'inf'} at {_fmt_row(row_offset + sl.start + r)},"
+                f"{name}: {what} has {'NaN' if np.isnan(v) else 'inf'} at {fmt_row(row_offset + sl.start + r)},"
                 f" column {int(c)}; fix or drop those rows"
             )
 
@@ -82,17 +82,19 @@ def as_pred_probs(
     multi_label: bool = False,
     normalize: bool = False,
     row_offset: int = 0,
+    source_dtype=None,
 ) -> np.ndarray:
     """Validate N x K predicted probabilities; returns a float array (float16 -> float32).
 
     Multi-class rows must sum to 1 (within ROW_SUM_ATOL, or K ulps of the file's dtype);
     with ``normalize=True`` they are rescaled instead. Values must lie in [0, 1].
     row_offset: the row number of the first row, for messages about one chunk of a larger file.
+    source_dtype: the dtype the values came in, when pred_probs is a converted copy.
     """
-    src_dtype = np.asarray(pred_probs).dtype
+    src_dtype = np.dtype(source_dtype) if source_dtype is not None else np.asarray(pred_probs).dtype
     p = as_float_matrix(pred_probs, name=name)
     n, k = p.shape
-    if n and (k >= 2 or multi_label) and not normalize and _plainly_valid(p, src_dtype, multi_label):
+    if n and (k >= 2 or multi_label) and not normalize and plainly_valid(p, src_dtype, multi_label):
         return p  # the common case: one pass, no copy
     if n == 0:
         raise LabelError(f"{name}: pred_probs has no rows")
@@ -107,14 +109,14 @@ def as_pred_probs(
         r, c = np.argwhere(p < -RANGE_ATOL)[0]
         raise LabelError(
             f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
-            f"{_fmt_row(row_offset + r)}, column {int(c)} (are these logits? apply softmax first)"
+            f"{fmt_row(row_offset + r)}, column {int(c)} (are these logits? apply softmax first)"
         )
     if hi > 1 + RANGE_ATOL and not normalize:
         r, c = np.argwhere(p > 1 + RANGE_ATOL)[0]
         raise LabelError(
             f"{name}: pred_probs must be probabilities in [0, 1], found {p[r, c]:.6g} at "
-            f"{_fmt_row(row_offset + r)}, column {int(c)} (logits? apply softmax; unnormalised"
-            " scores? pass --normalize)"
+            f"{fmt_row(row_offset + r)}, column {int(c)} (logits? apply softmax; unnormalised"
+            " scores? pass the `normalize` option)"
         )
     if lo < 0 or (hi > 1 and not normalize):
         # Rounding noise just outside [0, 1]; clip (a copy: the caller's array is untouched).
@@ -125,15 +127,15 @@ def as_pred_probs(
     sums = p.sum(axis=1, dtype=np.float64)
     if (sums <= 0).any():
         r = int(np.flatnonzero(sums <= 0)[0])
-        raise LabelError(f"{name}: {_fmt_row(row_offset + r)} of pred_probs sums to 0; every row needs some probability")
+        raise LabelError(f"{name}: {fmt_row(row_offset + r)} of pred_probs sums to 0; every row needs some probability")
     atol = _row_sum_atol(k, src_dtype)
     off = np.abs(sums - 1.0) > atol
     if off.any():
         if not normalize:
             r = int(np.flatnonzero(off)[0])
             raise LabelError(
-                f"{name}: rows of pred_probs must sum to 1, but {_fmt_row(row_offset + r)} sums to {sums[r]:.6g}"
-                f" ({int(off.sum())} rows off); pass --normalize to rescale them"
+                f"{name}: rows of pred_probs must sum to 1, but {fmt_row(row_offset + r)} sums to {sums[r]:.6g}"
+                f" ({int(off.sum())} rows off); pass the `normalize` option to rescale them"
             )
     if normalize:
         p = (p / sums[:, None]).astype(p.dtype, copy=False)
@@ -182,7 +184,7 @@ class ValueCheck:
         return not np.any(np.abs(sums - 1) > self.atol - self.slack * np.maximum(sums, 1))
 
 
-def _plainly_valid(p: np.ndarray, src_dtype, multi_label: bool) -> bool:
+def plainly_valid(p: np.ndarray, src_dtype, multi_label: bool) -> bool:
     """True when the full checks would pass without changing anything; one blockwise pass."""
     check = ValueCheck.for_array(p, src_dtype, name="", multi_label=multi_label)
     return all(check.block_ok(p[sl]) for sl in row_blocks(len(p), rows_per_block(p)))
@@ -203,8 +205,8 @@ def as_labels(labels, *, num_classes: int | None = None, name: str = "labels", r
         )
     if y.dtype == object or y.dtype.kind in "USO":
         raise LabelError(
-            f"{name}: labels are {_kind(y)}; map them to class indices first (the CLI does this"
-            " from --classes or the pred_probs column names)"
+            f"{name}: labels are {values_kind(y)}; map them to class indices first (the CLI does this"
+            " from the `classes` option or the pred_probs column names)"
         )
     if y.dtype.kind == "b":
         y = y.astype(np.int64)
@@ -212,12 +214,12 @@ def as_labels(labels, *, num_classes: int | None = None, name: str = "labels", r
         if not np.isfinite(y).all():
             r = int(np.flatnonzero(~np.isfinite(y))[0])
             what = "missing (NaN)" if np.isnan(y[r]) else "infinite"
-            raise LabelError(f"{name}: label {what} at {_fmt_row(row_offset + r)}")
+            raise LabelError(f"{name}: label {what} at {fmt_row(row_offset + r)}")
         frac = y != np.round(y)
         if frac.any():
             r = int(np.flatnonzero(frac)[0])
             raise LabelError(
-                f"{name}: labels must be whole class indices, found {float(y[r])!r} at {_fmt_row(row_offset + r)}"
+                f"{name}: labels must be whole class indices, found {float(y[r])!r} at {fmt_row(row_offset + r)}"
             )
     elif y.dtype.kind not in "iu":
         raise LabelError(f"{name}: labels must be class indices, got dtype {y.dtype}")
@@ -226,15 +228,15 @@ def as_labels(labels, *, num_classes: int | None = None, name: str = "labels", r
     # Range checks before the cast to int64, so huge values cannot wrap around.
     if y.min() < 0:
         r = int(np.flatnonzero(y < 0)[0])
-        raise LabelError(f"{name}: label {y[r]} at {_fmt_row(row_offset + r)} is negative; classes are 0..K-1")
+        raise LabelError(f"{name}: label {y[r]} at {fmt_row(row_offset + r)} is negative; classes are 0..K-1")
     limit = num_classes if num_classes is not None else 2**62
     if y.max() >= limit:
         r = int(np.flatnonzero(y >= limit)[0])
         raise LabelError(
-            f"{name}: label {y[r]} at {_fmt_row(row_offset + r)} is outside 0..{limit - 1}"
-            f" (there are {limit} classes); pass --classes or fix the file"
+            f"{name}: label {y[r]} at {fmt_row(row_offset + r)} is outside 0..{limit - 1}"
+            f" (there are {limit} classes); pass the `classes` option or fix the file"
             if num_classes is not None
-            else f"{name}: label {y[r]} at {_fmt_row(row_offset + r)} is too large to be a class index"
+            else f"{name}: label {y[r]} at {fmt_row(row_offset + r)} is too large to be a class index"
         )
     return y.astype(np.int64, copy=False)  # no copy when already int64
 
@@ -290,7 +292,7 @@ def check_inputs_deferred(
     min_classes_present: int = 2,
 ) -> tuple[np.ndarray, np.ndarray, ValueCheck]:
     """check_inputs without its pass over the values of pred_probs: the caller runs the returned
-    ValueCheck on every block of its own pass (see counting.checked_scan). Errors come in the
+    ValueCheck on every block of its own pass (see core.engine). Errors come in the
     same order as check_inputs: a problem in the values is reported before one in the labels."""
     src_dtype = np.asarray(pred_probs).dtype
     p = as_float_matrix(pred_probs, name=probs_name)
