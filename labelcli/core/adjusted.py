@@ -54,22 +54,89 @@ def adjusted_scan(labels, pred_probs, thresholds, cut=None):
 
     thresholds: float64 margin_thresholds; cut: threshold_cut of the confident joint's thresholds
     in the data's dtype (None: no guesses). A guess is -1 when no class reaches its cut.
+    Few classes go column by column (adjusted_columns), many row by row (adjusted_rows).
     """
+    from labelcli.core.scan import COLUMN_SCAN_MAX_K
+
     n, k = pred_probs.shape
-    total_shift = k * float(thresholds.max())  # each of the k entries gets max(t) added
     scores = np.empty(n, dtype=np.float64)
     guess = None if cut is None else np.empty(n, dtype=np.int64)
+    sc = None
+    if k <= COLUMN_SCAN_MAX_K:
+        sc = pred_probs[np.arange(n), labels]
     for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
         block = pred_probs[sl]
-        shifted = block.astype(np.float64)
-        shifted -= thresholds
+        if sc is not None:
+            scores[sl], g = adjusted_columns(np.ascontiguousarray(block.T), labels[sl], sc[sl], thresholds, cut)
+        else:
+            scores[sl], g = adjusted_rows(block, labels[sl], thresholds, cut)
         if guess is not None:
-            d = np.where(block >= cut, shifted, -np.inf)
-            g = d.argmax(axis=1)
-            g[np.isneginf(d[np.arange(len(g)), g])] = -1
             guess[sl] = g
-        scores[sl] = _margin(labels[sl], shifted, total_shift)
     return scores, guess
+
+
+def adjusted_rows(block: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, cut=None):
+    """(adjusted margins, adjusted guesses or None) of one row block, with row-wise reductions."""
+    k = block.shape[1]
+    total_shift = k * float(thresholds.max())  # each of the k entries gets max(t) added
+    shifted = block.astype(np.float64)
+    shifted -= thresholds
+    guess = None
+    if cut is not None:
+        d = np.where(block >= cut, shifted, -np.inf)
+        guess = d.argmax(axis=1)
+        guess[np.isneginf(d[np.arange(len(guess)), guess])] = -1
+    return _margin(labels, shifted, total_shift), guess
+
+
+def adjusted_columns(cols: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, thresholds: np.ndarray, cut=None):
+    """adjusted_scan of one row block given column by column (cols: K x B, the block transposed),
+    for few classes, where numpy's row-wise reductions are slow: the same numbers, bit for bit.
+
+    The row sum Z adds the shifted values in the order numpy's row sum does (pairwise: eight
+    running sums over the first multiple of 8 columns, combined as ((0+1)+(2+3))+((4+5)+(6+7)),
+    then the remaining columns one by one; plainly in order below 8 columns), so that Z, and the
+    score, are those of adjusted_scan; tests compare the two.
+    """
+    k, b = cols.shape
+    total_shift = k * float(thresholds.max())
+    whole = k - k % 8 if k >= 8 else 0  # columns summed by the eight running sums
+    acc = [None] * 8
+    z = None
+    top = np.full(b, -np.inf)
+    guess = best = None
+    if cut is not None:
+        guess, best = np.full(b, -1, dtype=np.int16), np.full(b, -np.inf)
+        above, better = np.empty(b, dtype=bool), np.empty(b, dtype=bool)
+    for j in range(k):  # a loop over classes
+        s = cols[j].astype(np.float64)
+        s -= thresholds[j]
+        if j < whole:
+            if j < 8:
+                acc[j] = s.copy()
+            else:
+                acc[j % 8] += s
+            if j == whole - 1:
+                z = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+        elif z is None:
+            z = s.copy()
+        else:
+            z += s
+        np.maximum(top, s, out=top, where=labels != j)
+        if cut is not None:
+            np.greater_equal(cols[j], cut[j], out=above)
+            np.greater(s, best, out=better)
+            better &= above
+            np.copyto(best, s, where=better)
+            guess[better] = j
+    z += total_shift
+    own = self_conf.astype(np.float64)
+    own -= thresholds[labels]
+    own -= top
+    own /= z
+    own += 1
+    own /= 2
+    return own, guess
 
 
 def adjusted_margin(labels, pred_probs, thresholds=None) -> np.ndarray:

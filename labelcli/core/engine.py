@@ -15,7 +15,7 @@ over with that chunk fixed.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -140,11 +140,12 @@ def _joint(stream: ChunkStream, classes: ps.Classes, plan=None):
     counts or None), with the scores the plan needs."""
     margin = classes.margin_thresholds() if plan is not None and plan.needs_margin else None
     kw = {} if plan is None else dict(score_methods=plan.score_methods, margin_thresholds=margin,
-                                      count_adjusted=plan.filter_by == "low_adjusted_margin")
+                                      count_adjusted=plan.count_adjusted, joint=plan.needs_joint)
 
     def parts():
         for chunk in stream:
-            yield ps.joint_partial(chunk, classes.thresholds, **kw)
+            sc = classes.self_conf[chunk.start : chunk.start + len(chunk)]
+            yield ps.joint_partial(chunk, classes.thresholds, self_conf=sc, **kw)
             if chunk.check is not None:
                 stream.valid.add(chunk.start)
             stream.tick("confident joint", chunk.start + len(chunk), stream.n)
@@ -170,7 +171,7 @@ def confident_scan(labels: np.ndarray, source, run: Run = Run(), *, thresholds=N
     def passes():
         classes = _classes(stream)
         if thresholds is not None:
-            classes = replace(classes, thresholds=thresholds)
+            classes.thresholds = thresholds  # instead of the class means
         return classes, _joint(stream, classes)[0]
 
     return _with_checks(stream, passes)
@@ -199,6 +200,16 @@ class Plan:
         if self.filter_by.startswith("low_"):
             wanted.add(self.filter_by[len("low_") :])
         return tuple(sorted(wanted - {"self_confidence", "adjusted_margin"}))
+
+    @property
+    def count_adjusted(self) -> bool:
+        """The count of low_adjusted_margin comes from the adjusted guesses (not a caller's joint)."""
+        return self.filter_by == "low_adjusted_margin" and self.confident_joint is None
+
+    @property
+    def needs_joint(self) -> bool:
+        """Every filter but low_adjusted_margin reads the confident joint or the per-row scan."""
+        return self.filter_by != "low_adjusted_margin"
 
     @property
     def needs_margin(self) -> bool:
@@ -240,7 +251,8 @@ def _cells(stream: ChunkStream, classes: ps.Classes, pcm: np.ndarray, plan: Plan
     merger = ps.CellsMerger(quota)
     for chunk in stream:
         whole = chunk.start == 0 and len(chunk) == stream.n
-        part = ps.cells_partial(chunk, quota, merger.bar_for(chunk.start), classes.by_class if whole else None)
+        part = ps.cells_partial(chunk, quota, merger.bar_for(chunk.start), classes.by_class if whole else None,
+                                keys=not whole)
         if whole:  # one chunk holds every row: its picks are the result
             return part
         merger.add(part, chunk.start, len(chunk))
@@ -273,9 +285,10 @@ def _finish(plan: Plan, classes: ps.Classes, scan: RowScan, scores: dict, pcm, c
 
 
 def label_quality_scores(labels: np.ndarray, source, method: str, adjust_pred_probs: bool = False,
-                         run: Run = Run()) -> tuple[np.ndarray, np.ndarray]:
-    """(label quality scores, argmax class) over the chunks of source: one pass, or two when the
-    method needs thresholds of all rows first (adjusted_margin, adjust_pred_probs)."""
+                         run: Run = Run(), *, predicted: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """(label quality scores, argmax class or None without `predicted`) over the chunks of source:
+    one pass, or two when the method needs thresholds of all rows first (adjusted_margin,
+    adjust_pred_probs)."""
     check_method(method, adjust_pred_probs)
     stream = ChunkStream(source, labels, run, check_up_front=True)
     thresholds = None
@@ -287,7 +300,7 @@ def label_quality_scores(labels: np.ndarray, source, method: str, adjust_pred_pr
 
     def parts():
         for chunk in stream:
-            yield ps.scores_partial(chunk, method, adjust_pred_probs, thresholds)
+            yield ps.scores_partial(chunk, method, adjust_pred_probs, thresholds, predicted)
             stream.tick("scores", chunk.start + len(chunk), stream.n)
 
     return ps.scores_merge(parts(), stream.n)

@@ -18,13 +18,16 @@ array bit for bit:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from labelcli.core import adjusted as adj
 from labelcli.core.pruning import class_columns, margin_picks
 from labelcli.core.scan import (
+    COLUMN_SCAN_MAX_K,
     block_cut,
+    columns,
     cell_counts,
     class_means,
     index_dtype,
@@ -72,17 +75,33 @@ class ClassesPartial:
     self_conf: np.ndarray  # (rows,) p[i, label_i] in the data's dtype
 
 
-@dataclass(frozen=True)
 class Classes:
-    labels: np.ndarray  # (N,) in index_dtype
-    self_conf: np.ndarray  # (N,)
-    counts: np.ndarray  # (K,) examples per given class
-    thresholds: np.ndarray  # (K,) as per_class_thresholds
-    by_class: tuple  # rows_by_class(labels): (order, bounds)
+    """Pass 1 merged: the labels and self-confidences of all rows, and what follows from them
+    (computed when first asked for: the score-only path needs the margin thresholds alone)."""
+
+    def __init__(self, labels: np.ndarray, self_conf: np.ndarray, k: int):
+        self.labels = labels  # (N,) in index_dtype
+        self.self_conf = self_conf  # (N,)
+        self.k = k
+
+    @cached_property
+    def by_class(self) -> tuple:
+        """rows_by_class(labels): (order, bounds)."""
+        return rows_by_class(self.labels, self.k)
+
+    @cached_property
+    def counts(self) -> np.ndarray:
+        """(K,) examples per given class."""
+        return np.diff(self.by_class[1])
+
+    @cached_property
+    def thresholds(self) -> np.ndarray:
+        """(K,) as per_class_thresholds."""
+        return class_means(self.self_conf, *self.by_class)
 
     def margin_thresholds(self) -> np.ndarray:
         """The float64 thresholds of adjusted_margin (core.adjusted.margin_thresholds)."""
-        return adj.margin_thresholds(self.labels, self.self_conf, len(self.counts))
+        return adj.margin_thresholds(self.labels, self.self_conf, self.k)
 
 
 def classes_partial(chunk: Chunk) -> ClassesPartial:
@@ -93,8 +112,7 @@ def classes_merge(partials, k: int) -> Classes:
     parts = sorted(partials, key=lambda x: x.start)
     labels = np.concatenate([x.labels for x in parts]).astype(index_dtype(k), copy=False)
     sc = parts[0].self_conf if len(parts) == 1 else np.concatenate([x.self_conf for x in parts])
-    order, bounds = rows_by_class(labels, k)
-    return Classes(labels, sc, np.diff(bounds), class_means(sc, order, bounds), (order, bounds))
+    return Classes(labels, sc, k)
 
 
 # --- pass 2: the confident joint and per-row results ------------------------------------------
@@ -103,57 +121,74 @@ def classes_merge(partials, k: int) -> Classes:
 @dataclass(frozen=True)
 class JointPartial:
     start: int
-    cell_counts: np.ndarray  # (K * (K + 1),) counts of (given, guess + 1)
+    cell_counts: np.ndarray | None  # (K * (K + 1),) counts of (given, guess + 1); None without the joint
     predicted: np.ndarray
     agrees: np.ndarray
-    off_diagonal: np.ndarray
+    off_diagonal: np.ndarray | None
     scores: dict  # method -> (rows,) float64 label quality scores
     adjusted_cells: np.ndarray | None = None  # (K * (K + 1),) counts of (given, adjusted guess + 1)
 
 
 def joint_partial(chunk: Chunk, thresholds, *, score_methods=(), margin_thresholds=None,
-                  count_adjusted: bool = False) -> JointPartial:
+                  count_adjusted: bool = False, joint: bool = True, self_conf=None) -> JointPartial:
     """Scan one chunk (in cache-sized blocks) against the thresholds from pass 1.
 
     margin_thresholds (of all rows, after pass 1): also the adjusted margins, and with
-    count_adjusted the (given, adjusted guess) counts that low_adjusted_margin needs.
+    count_adjusted the (given, adjusted guess) counts that low_adjusted_margin needs. joint=False:
+    only the argmax, not the confident joint (low_adjusted_margin needs no more). self_conf: the
+    chunk's self-confidences from pass 1, when at hand.
     chunk.check (validate.ValueCheck): the values are checked block by block as they are
     scanned; raises ValuesUnchecked when they fail."""
     labels, pred_probs = chunk.labels, chunk.pred_probs
     n, k = pred_probs.shape
     cut1 = threshold_cut(thresholds, pred_probs.dtype)
-    cut = block_cut(cut1, pred_probs)
-    sc = self_confidence(labels, pred_probs)
+    cut = block_cut(cut1, pred_probs) if joint else None
+    sc = self_confidence(labels, pred_probs) if self_conf is None else self_conf
     predicted = np.empty(n, dtype=index_dtype(k))  # compact; widened to intp by finish
     agrees = np.empty(n, dtype=bool)
-    guess = np.empty(n, dtype=index_dtype(k))
+    guess = np.empty(n, dtype=index_dtype(k)) if joint else None
+    adjusted_cut = cut1 if count_adjusted else None
+    adjusted = np.empty(n) if margin_thresholds is not None else None
+    adjusted_guess = np.empty(n, dtype=index_dtype(k)) if count_adjusted else None
     work: dict = {}
     for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
-        predicted[sl], guess[sl], agrees[sl], ok = scan_block(pred_probs[sl], labels[sl], sc[sl], cut, chunk.check, work)
+        block, y = pred_probs[sl], labels[sl]
+        cols = columns(block, work) if k <= COLUMN_SCAN_MAX_K else None
+        predicted[sl], g, agrees[sl], ok = scan_block(block, y, sc[sl], cut, chunk.check, work, cols)
         if not ok:
             raise ValuesUnchecked(chunk.start)
-    off = (guess >= 0) & (guess != labels)
-    counts = cell_counts(labels, guess, k)
-    del guess
+        if joint:
+            guess[sl] = g
+        if adjusted is not None:
+            if cols is not None:
+                adjusted[sl], g = adj.adjusted_columns(cols, y, sc[sl], margin_thresholds, adjusted_cut)
+            else:
+                adjusted[sl], g = adj.adjusted_scan(y, block, margin_thresholds, adjusted_cut)
+            if adjusted_guess is not None:
+                adjusted_guess[sl] = g
+    off, counts = None, None
+    if joint:
+        off = (guess >= 0) & (guess != labels)
+        counts = cell_counts(labels, guess, k)
+        del guess
     scores = {m: block_scores(labels, pred_probs, m) for m in score_methods}
-    adjusted = None
-    if margin_thresholds is not None:
-        scores["adjusted_margin"], guess = adj.adjusted_scan(labels, pred_probs, margin_thresholds,
-                                                             cut1 if count_adjusted else None)
-        adjusted = None if guess is None else cell_counts(labels, guess, k)
-    return JointPartial(chunk.start, counts, predicted, agrees, off, scores, adjusted)
+    if adjusted is not None:
+        scores["adjusted_margin"] = adjusted
+    adjusted_cells = None if adjusted_guess is None else cell_counts(labels, adjusted_guess, k)
+    return JointPartial(chunk.start, counts, predicted, agrees, off, scores, adjusted_cells)
 
 
 def joint_merge(partials, k: int, n: int):
     """(RowScan of all n rows, {method: scores}, summed adjusted cells or None) from the chunks'
     partials, in any order. Takes an iterable, so a driver can hand partials over one by one
-    (they are not all kept)."""
+    (they are not all kept). Without the joint (joint_partial(joint=False)) the RowScan holds
+    the argmax only."""
     predicted = agrees = off = None
-    counts = np.zeros(k * (k + 1), dtype=np.int64)
-    adjusted = None
+    counts = adjusted = None
     scores: dict = {}
     for x in partials:
-        counts += x.cell_counts
+        if x.cell_counts is not None:
+            counts = x.cell_counts.copy() if counts is None else counts + x.cell_counts
         if x.adjusted_cells is not None:
             adjusted = x.adjusted_cells.copy() if adjusted is None else adjusted + x.adjusted_cells
         if x.start == 0 and len(x.predicted) == n:  # one chunk: its arrays are the result
@@ -161,12 +196,15 @@ def joint_merge(partials, k: int, n: int):
             continue
         if predicted is None:
             predicted, agrees = np.empty(n, dtype=index_dtype(k)), np.empty(n, dtype=bool)
-            off = np.empty(n, dtype=bool)
+            off = None if x.off_diagonal is None else np.empty(n, dtype=bool)
         sl = slice(x.start, x.start + len(x.predicted))
-        predicted[sl], agrees[sl], off[sl] = x.predicted, x.agrees, x.off_diagonal
+        predicted[sl], agrees[sl] = x.predicted, x.agrees
+        if off is not None:
+            off[sl] = x.off_diagonal
         for method, values in x.scores.items():
             scores.setdefault(method, np.empty(n))[sl] = values
-    return RowScan(predicted, agrees, off, joint_from_cells(counts, k)), scores, adjusted
+    joint = None if counts is None else joint_from_cells(counts, k)
+    return RowScan(predicted, agrees, off, joint), scores, adjusted
 
 
 # --- pass 3: noise-rate candidates per cell --------------------------------------------------
@@ -186,13 +224,14 @@ class CellCandidates:
         return len(self.row)
 
 
-def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None) -> CellCandidates:
+def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None, keys: bool = True) -> CellCandidates:
     """Each cell's best quota rows within one chunk (by key, then row), chosen by margin_picks.
 
     bar (optional, per cell): only keys strictly below it are kept. With the quota-th best key
     of rows before this chunk as the bar, nothing that can still make the cut is dropped (a later
     row with an equal key ranks after them), so the result stays exact; see CellsMerger.bar.
-    by_class: rows_by_class of the chunk's labels, when already at hand.
+    by_class: rows_by_class of the chunk's labels, when already at hand. keys=False: the rows
+    only (cell and key left empty), for a chunk that holds every row (nothing to merge).
     """
     labels, pred_probs = chunk.labels, chunk.pred_probs
     k_all = pred_probs.shape[1]
@@ -200,7 +239,7 @@ def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None) -> C
     order, bounds = rows_by_class(labels, k_all) if by_class is None else by_class
     sizes = np.diff(bounds)
     buffer = None
-    cells, keys, rows_out = [], [], []
+    cells, key_parts, rows_out = [], [], []
     for k in np.flatnonzero(quota.any(axis=1) & (sizes > 0)):  # a loop over classes
         rows = order[bounds[k] : bounds[k + 1]]
         cols = np.flatnonzero(quota[k])
@@ -208,17 +247,22 @@ def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None) -> C
             buffer = np.empty((int(sizes.max()), k_all), dtype=pred_probs.dtype)
         own, sub, sub_cols = class_columns(pred_probs, rows, k, cols, buffer)
         cell_i, pos = margin_picks(own, sub, sub_cols, quota[k, cols])
+        rows_out.append(chunk.start + rows[pos])
+        if not keys:
+            continue
         key = own[pos] - sub[pos, sub_cols[cell_i]]
         cell = (k * k_all + cols[cell_i]).astype(CELL_DTYPE)
         if bar is not None:
             keep = key < bar[cell]
-            cell, key, pos = cell[keep], key[keep], pos[keep]
+            cell, key, rows_out[-1] = cell[keep], key[keep], rows_out[-1][keep]
         cells.append(cell)
-        keys.append(key)
-        rows_out.append(chunk.start + rows[pos])
-    if not cells:
+        key_parts.append(key)
+    if not rows_out:
         return _no_candidates(pred_probs.dtype)
-    return CellCandidates(np.concatenate(cells), np.concatenate(keys), np.concatenate(rows_out))
+    if not keys:
+        empty = _no_candidates(pred_probs.dtype)
+        return CellCandidates(empty.cell, empty.key, np.concatenate(rows_out))
+    return CellCandidates(np.concatenate(cells), np.concatenate(key_parts), np.concatenate(rows_out))
 
 
 def _no_candidates(dtype) -> CellCandidates:
@@ -333,21 +377,30 @@ def cells_mask(cands: CellCandidates, n: int) -> np.ndarray:
 class ScoresPartial:
     start: int
     scores: np.ndarray  # (rows,) float64 label quality scores
-    predicted: np.ndarray  # (rows,) argmax class
+    predicted: np.ndarray | None  # (rows,) argmax class (None: not asked for)
 
 
-def scores_partial(chunk: Chunk, method: str, adjust_pred_probs: bool = False, thresholds=None) -> ScoresPartial:
+def scores_partial(chunk: Chunk, method: str, adjust_pred_probs: bool = False, thresholds=None,
+                   predicted: bool = True) -> ScoresPartial:
     """label_quality_scores of one chunk. thresholds, from pass 1 over all rows: margin_thresholds
     for adjusted_margin, the class thresholds for adjust_pred_probs (each score depends on its
     own row and these only)."""
     scores = block_scores(chunk.labels, chunk.pred_probs, method, adjust_pred_probs, thresholds)
-    return ScoresPartial(chunk.start, scores, chunk.pred_probs.argmax(axis=1))
+    return ScoresPartial(chunk.start, scores, chunk.pred_probs.argmax(axis=1) if predicted else None)
 
 
 def scores_merge(partials, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, predicted) of all n rows from the chunks' partials, in any order."""
-    scores, predicted = np.empty(n, dtype=np.float64), np.empty(n, dtype=np.intp)
+    """(scores, predicted or None) of all n rows from the chunks' partials, in any order."""
+    scores, predicted = None, None
     for x in partials:
+        if x.start == 0 and len(x.scores) == n:  # one chunk: its arrays are the result
+            scores, predicted = x.scores, None if x.predicted is None else x.predicted.astype(np.intp, copy=False)
+            continue
+        if scores is None:
+            scores = np.empty(n, dtype=np.float64)
+            predicted = None if x.predicted is None else np.empty(n, dtype=np.intp)
         sl = slice(x.start, x.start + len(x.scores))
-        scores[sl], predicted[sl] = x.scores, x.predicted
+        scores[sl] = x.scores
+        if predicted is not None:
+            predicted[sl] = x.predicted
     return scores, predicted

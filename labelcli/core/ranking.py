@@ -25,4 +25,4 @@ def label_quality_scores(
     method = defaults(compat).rank_by if method is None else method
     y, p = v.check_inputs(labels, pred_probs, min_classes_present=1)
     check_method(method, adjust_pred_probs)
-    return run_label_quality_scores(y, ArraySource(p), method, adjust_pred_probs, Run(checked=True))[0]
+    return run_label_quality_scores(y, ArraySource(p), method, adjust_pred_probs, Run(checked=True), predicted=False)[0]

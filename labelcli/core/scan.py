@@ -104,7 +104,15 @@ def scratch(work, name: str, shape: tuple, dtype) -> np.ndarray:
     return have[:size].reshape(shape)
 
 
-def scan_block(block: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, cut=None, check=None, work=None):
+def columns(block: np.ndarray, work=None) -> np.ndarray:
+    """The block transposed, K x B, every column contiguous (in a scratch buffer of work)."""
+    cols = scratch(work, "columns", block.shape[::-1], block.dtype)
+    np.copyto(cols, block.T)
+    return cols
+
+
+def scan_block(block: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, cut=None, check=None, work=None,
+               cols=None):
     """One pass over a row block: (argmax, confident guess, agrees, values ok).
 
     guess (needs ``cut``, see threshold_cut): the class whose probability is largest among the
@@ -113,12 +121,13 @@ def scan_block(block: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, cut
     is the given label, derived without a copy: the bumped value q either beats the row maximum,
     ties it with the first maximum after the given label, or the given label is the argmax.
     values ok: ``check`` (a validate.ValueCheck) passes on the block (True without a check).
-    work: scratch buffers kept across the blocks of one pass (see scratch).
+    work: scratch buffers kept across the blocks of one pass (see scratch). cols: columns(block)
+    when the caller has it (few classes).
     """
     k = block.shape[1]
     with_sums = check is not None and check.atol is not None
     if k <= COLUMN_SCAN_MAX_K:
-        argmax, top, guess, sums = _scan_columns(block, cut, with_sums, work)
+        argmax, top, guess, sums = _scan_columns(columns(block, work) if cols is None else cols, cut, with_sums)
     else:
         argmax = block.argmax(axis=1)
         top = block[np.arange(len(block)), argmax]
@@ -130,10 +139,8 @@ def scan_block(block: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, cut
     return argmax, guess, agrees, ok
 
 
-def _scan_columns(block: np.ndarray, cut, with_sums: bool, work=None):
-    """Running max / argmax / above-cut counts (/ row sums) over the columns of a block."""
-    cols = scratch(work, "columns", block.shape[::-1], block.dtype)
-    np.copyto(cols, block.T)  # K x B: every column contiguous
+def _scan_columns(cols: np.ndarray, cut, with_sums: bool):
+    """Running max / argmax / above-cut counts (/ row sums) over the columns (K x B) of a block."""
     n = cols.shape[1]
     top = cols[0].copy()
     sums = cols[0].copy() if with_sums else None
@@ -225,8 +232,8 @@ class RowScan:
 
     predicted: np.ndarray  # (N,) argmax class
     agrees: np.ndarray  # (N,) bool: the argmax is the given label (with the EPS lead-in)
-    off_diagonal: np.ndarray  # (N,) bool: counted in another class than the given one
-    joint: np.ndarray  # (K, K) raw confident joint, diagonal >= 1
+    off_diagonal: np.ndarray | None  # (N,) bool: counted in another class than the given one
+    joint: np.ndarray | None  # (K, K) raw confident joint, diagonal >= 1 (None: not computed)
 
 
 def count_issues(scan: RowScan) -> int:
