@@ -1,6 +1,6 @@
 """Atomic, loss-free outputs: a target is the previous complete file or the new complete file, never partial.
 
-Writers (labelcli/_writers.py) write into a temp file in the target's folder, named
+Writers (labelcli/io/writers.py) write into a temp file in the target's folder, named
 ``.<name>.labelcli-<pid>-<random>.tmp``, fsync it and rename it onto the target. A run killed with
 SIGKILL leaves at most that temp file (nothing can run on SIGKILL); the next write to the same
 target removes temp files whose process no longer exists.
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelcli import _tables
+from labelcli.io import writers
 from labelcli.errors import LabelError
 from labelcli.io import write_array, write_json, write_table
 
@@ -130,7 +130,7 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
     write_table(DF, str(target))
     assert not stale.exists()
     assert live.exists() and other_target.exists() and unrelated.exists()
-    assert _tables.remove_stale_temp_files(str(tmp_path / "y.csv")) == [other_target.name]
+    assert writers.remove_stale_temp_files(str(tmp_path / "y.csv")) == [other_target.name]
 
 
 # --------------------------------------------------------------------------- read-only and symlinks

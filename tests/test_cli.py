@@ -729,7 +729,7 @@ def test_bad_option_value_error_names_the_option(capsys, args, option):
     ["find-issues", "-l", SAMPLE / "digits_labels.npy", "-x", SAMPLE / "digits_features.npy", "--filter-by", "bogus"],
 ])
 def test_bad_options_refused_before_cross_validation(capsys, tmp_path, monkeypatch, args):
-    import labelcli.crossval
+    import labelcli.ml.crossval
 
     calls = []
 
@@ -737,7 +737,7 @@ def test_bad_options_refused_before_cross_validation(capsys, tmp_path, monkeypat
         calls.append(1)
         raise RuntimeError("cross-validation should not have started")
 
-    monkeypatch.setattr(labelcli.crossval, "cross_val_pred_probs", spy)
+    monkeypatch.setattr(labelcli.ml.crossval, "cross_val_pred_probs", spy)
     monkeypatch.chdir(tmp_path)
     code, _, err = run_main(capsys, *args, "-q")
     assert calls == [], "cross-validation ran before the bad option was refused"

@@ -165,7 +165,7 @@ def test_bad_sizes(data, command, size):
 def test_multilabel_is_loaded_whole_and_says_so_when_too_large(monkeypatch, streamed, tmp_path, data):
     import pandas as pd
 
-    from labelcli import _readers
+    from labelcli.io import memory
 
     tags = pd.DataFrame({"label": ["cat,dog", "dog", "", "cat"] * 50, "p_cat": 0.6, "p_dog": 0.3})
     tags.to_csv(tmp_path / "tags.csv", index=False)
@@ -173,7 +173,7 @@ def test_multilabel_is_loaded_whole_and_says_so_when_too_large(monkeypatch, stre
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     assert _run(["score", *inputs, "--out", a, "-q"], a)[1] == _run(["score", *inputs, "--out", b, "-q", *TINY], b)[1]
     assert streamed == []
-    monkeypatch.setattr(_readers, "available_memory", lambda: 1000)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)
     code, _, err = run_in_process(["score", *map(str, inputs), "-q", *TINY])
     assert code == 2 and "needs" in err and "--max-memory reads multi-class pred_probs in chunks, but not" \
         " multi-label data" in err, err
@@ -202,26 +202,26 @@ def _tricky_table(n: int = 3000):
 
 @pytest.mark.parametrize("rows", [1 << 17, 1000])  # one slice of rows, or several
 def test_csv_writer_equals_pandas(tmp_path, monkeypatch, rows):
-    from labelcli import _tables, _textwriters
+    from labelcli.io import textwriters, writers
 
-    monkeypatch.setattr(_textwriters, "WRITE_ROWS", rows)
+    monkeypatch.setattr(textwriters, "WRITE_ROWS", rows)
     df = _tricky_table()
-    assert _tables._kinds(df) is not None  # every column above takes the column-wise path
+    assert textwriters.column_kinds(df) is not None  # every column above takes the column-wise path
     for sub in (df, df.iloc[:0], df.iloc[:1], df[["label_score", "obj"]]):
-        _tables.write_table(sub, str(tmp_path / "t.csv"))
+        writers.write_table(sub, str(tmp_path / "t.csv"))
         assert (tmp_path / "t.csv").read_bytes() == sub.to_csv(index=False, lineterminator="\n").encode()
 
 
 @pytest.mark.parametrize("rows", [1 << 17, 1000])
 def test_json_writers_equal_the_record_loop(tmp_path, monkeypatch, rows):
-    from labelcli import _tables, _textwriters
+    from labelcli.io import textwriters, writers
 
-    monkeypatch.setattr(_textwriters, "WRITE_ROWS", rows)
+    monkeypatch.setattr(textwriters, "WRITE_ROWS", rows)
     df = _tricky_table()
     for sub in (df, df.iloc[:0], df.iloc[:1], df[["given_label"]]):
-        records = [_tables._dump(r) for r in _tables._records(sub)]
-        _tables.write_table(sub, str(tmp_path / "t.json"))
-        _tables.write_table(sub, str(tmp_path / "t.jsonl"))
+        records = [textwriters.dump_json(r) for r in writers.json_records(sub)]
+        writers.write_table(sub, str(tmp_path / "t.json"))
+        writers.write_table(sub, str(tmp_path / "t.jsonl"))
         assert (tmp_path / "t.json").read_text("utf-8") == "[" + "".join(
             ("\n" if i == 0 else ",\n") + r for i, r in enumerate(records)) + "\n]\n"
         assert (tmp_path / "t.jsonl").read_text("utf-8") == "".join(r + "\n" for r in records)

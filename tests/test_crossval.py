@@ -1,4 +1,4 @@
-"""Tests for labelcli.crossval (out-of-sample pred_probs) and the shipped sample_data files."""
+"""Tests for labelcli.ml.crossval (out-of-sample pred_probs) and the shipped sample_data files."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelcli.crossval import MODELS, CrossValResult, _fold_probs, cross_val_pred_probs, make_model
+from labelcli.ml.crossval import MODELS, CrossValResult, _fold_probs, cross_val_pred_probs, make_model
 from labelcli.errors import LabelError
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
@@ -160,7 +160,7 @@ def test_convergence_warnings_are_silenced(small, monkeypatch):
 
     from sklearn.linear_model import LogisticRegression
 
-    import labelcli.crossval as cv
+    import labelcli.ml.crossval as cv
 
     monkeypatch.setattr(cv, "_builtin_model", lambda spec, seed: LogisticRegression(max_iter=1))
     x, y = small

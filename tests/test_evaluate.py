@@ -1,11 +1,11 @@
-"""labelcli.evaluate: original vs cleaned labels, same model, three settings."""
+"""labelcli.ml.evaluate: original vs cleaned labels, same model, three settings."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from sklearn.metrics import f1_score, roc_auc_score
 
-from labelcli import evaluate
+from labelcli.ml import evaluate
 from labelcli.errors import LabelError
 
 

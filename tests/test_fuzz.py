@@ -33,7 +33,7 @@ from hypothesis import strategies as st
 from _inprocess import run_in_process
 
 from labelcli.errors import LabelError
-from labelcli.io import load_inputs
+from labelcli.io import open_dataset
 
 BUDGET = float(os.environ.get("LABELCLI_FUZZ_SECONDS", "20"))
 LABELCLI = Path(sys.executable).with_name("labelcli")
@@ -150,9 +150,9 @@ def _inputs(folder: Path, target: str, data: bytes) -> tuple[str, str]:
 
 
 def check_loader(labels: str, probs: str) -> str:
-    """load_inputs must return, or raise a one-line LabelError naming a file."""
+    """open_dataset must return, or raise a one-line LabelError naming a file."""
     try:
-        load_inputs(labels, probs)
+        open_dataset(labels, probs)
         return "ok"
     except LabelError as e:
         msg = str(e)

@@ -77,7 +77,7 @@ def test_every_label_form_gives_the_same_matrix(data, form):
         "npy_matrix": (d / "y.npy", {}),
     }[form]
     probs = d / ("p.npy" if form in ("csv_indices", "npy_matrix") else "probs.parquet")
-    inputs = io.load_inputs(str(labels), str(probs), **kw)
+    inputs = io.open_dataset(str(labels), str(probs), **kw)
     assert inputs.multi_label
     assert inputs.labels.dtype == bool
     np.testing.assert_array_equal(inputs.labels, data["noisy"])
@@ -88,22 +88,22 @@ def test_every_label_form_gives_the_same_matrix(data, form):
 
 def test_detection_notes_why_and_single_tags_stay_multiclass(data, tmp_path):
     d = data["dir"]
-    inputs = io.load_inputs(str(d / "tags.parquet"), str(d / "probs.parquet"), label_col="tags")
+    inputs = io.open_dataset(str(d / "tags.parquet"), str(d / "probs.parquet"), label_col="tags")
     assert inputs.note == "multi-label: column 'tags' holds lists of tags"
-    assert io.load_inputs(str(d / "y.npy"), str(d / "p.npy")).note.startswith("multi-label: labels are a 500 x 5")
+    assert io.open_dataset(str(d / "y.npy"), str(d / "p.npy")).note.startswith("multi-label: labels are a 500 x 5")
     # One name per cell is ordinary multi-class data unless --multi-label says otherwise.
     pd.DataFrame({"label": ["hat", "beard", "hat", "smile"]}).to_csv(tmp_path / "one.csv", index=False)
-    assert not io.load_inputs(str(tmp_path / "one.csv")).multi_label
-    forced = io.load_inputs(str(tmp_path / "one.csv"), multi_label=True)
+    assert not io.open_dataset(str(tmp_path / "one.csv")).multi_label
+    forced = io.open_dataset(str(tmp_path / "one.csv"), multi_label=True)
     assert forced.multi_label and forced.labels.shape == (4, 3) and forced.note is None
 
 
 def test_empty_cells_and_empty_lists_mean_no_tag(tmp_path):
     pd.DataFrame({"label": ["a,b", "", "b", None]}).to_csv(tmp_path / "t.csv", index=False)
-    y = io.load_inputs(str(tmp_path / "t.csv"), classes="a,b").labels
+    y = io.open_dataset(str(tmp_path / "t.csv"), classes="a,b").labels
     np.testing.assert_array_equal(y, [[1, 1], [0, 0], [0, 1], [0, 0]])
     pd.DataFrame({"label": [["a"], [], ["a", "b"]]}).to_parquet(tmp_path / "t.parquet")
-    y = io.load_inputs(str(tmp_path / "t.parquet")).labels
+    y = io.open_dataset(str(tmp_path / "t.parquet")).labels
     np.testing.assert_array_equal(y, [[1, 0], [0, 0], [1, 1]])
 
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from labelcli import evaluate
+from labelcli.ml import evaluate
 from labelcli.cli import app, main  # import the CLI first: it registers labelcli.cli_review
 
 ROOT = Path(__file__).resolve().parents[1]

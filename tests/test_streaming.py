@@ -12,13 +12,11 @@ import pytest
 import labelcli as lc
 from labelcli.core import streaming as s
 from labelcli.errors import LabelError
+from labelcli.io import needs_streaming, parse_size, plan_chunk_rows
 from labelcli.outofcore import (
     find_label_issues_streaming,
     health_summary_streaming,
     label_quality_scores_streaming,
-    needs_streaming,
-    parse_size,
-    plan_chunk_rows,
 )
 
 FIELDS = ("mask", "ranking", "scores", "predicted")

@@ -59,8 +59,6 @@ def issues_table(issues, labels: np.ndarray, classes, *, include_all: bool = Fal
     if top is not None:
         rows = rows[:top]
     if labels.ndim == 2:
-        from labelcli._tags import format_changes, format_tags
-
         return pd.DataFrame(
             {
                 "index": rows.astype(np.int64),
@@ -108,8 +106,6 @@ def scores_table(scores: np.ndarray, labels: np.ndarray, predicted: np.ndarray, 
     import pandas as pd
 
     if labels.ndim == 2:
-        from labelcli._tags import format_tags
-
         return pd.DataFrame(
             {
                 "index": np.arange(len(labels), dtype=np.int64),
@@ -212,7 +208,6 @@ def combined_issues_table(issues, feats, labels: np.ndarray, classes, *, include
     sets together (lowest set first), outliers by outlier score; ``top`` applies within each
     group, so a short listing still shows every kind of issue.
     """
-    from labelcli._tags import format_tags
     from labelcli.core.featurecheck import ISSUE_TYPES
 
     base = issues_table(issues, labels, classes, include_all=True, sep=sep)
@@ -299,3 +294,32 @@ def confused_pairs_table(pairs, classes):
     names = np.asarray(classes, dtype=object)
     return pd.DataFrame({"class_a": names[pairs.pair_a], "class_b": names[pairs.pair_b],
                          "confused": pairs.counts, "rate": pairs.rates})
+
+
+# -------------------------------------------------------------------------------- tags as text
+
+
+def format_tags(matrix: np.ndarray, classes, sep: str = ",") -> np.ndarray:
+    """Each row's tags as one string of class names joined by ``sep`` (empty when no tag)."""
+    return _join(matrix, np.asarray(classes, dtype=object), sep, "")
+
+
+def format_changes(add: np.ndarray, remove: np.ndarray, classes) -> np.ndarray:
+    """Each row's suspect tags as '+added -removed' (names), e.g. '+wearing_hat -no_beard'."""
+    names = np.asarray(classes, dtype=object)
+    plus = _join(add, np.array(["+" + str(c) for c in names], dtype=object), " ", "")
+    minus = _join(remove, np.array(["-" + str(c) for c in names], dtype=object), " ", "")
+    both = np.array([(a + " " + b).strip() for a, b in zip(plus, minus)], dtype=object)
+    return both
+
+
+def _join(matrix: np.ndarray, names: np.ndarray, sep: str, empty: str) -> np.ndarray:
+    # Group the (row, column) pairs of the True cells by row, then join each row's names once.
+    rows, cols = np.nonzero(matrix)
+    out = np.full(matrix.shape[0], empty, dtype=object)
+    if rows.size:
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        ends = np.r_[starts[1:], rows.size]
+        pieces = names[cols]
+        out[rows[starts]] = [sep.join(pieces[a:b]) for a, b in zip(starts, ends)]
+    return out

@@ -1,5 +1,5 @@
 """The review report: one self-contained HTML file (figures embedded as base64 PNG), built from a
-list of sections, plus the same PNGs as files next to it.
+list of sections, plus the same PNGs as files next to it (report_files; labelcli.io writes them).
 
 A report is a title, a few headline facts and a list of `Section`s, each a list of blocks
 (`Paragraph`, `Figure`, `Table`). `label_issue_sections` builds the sections for multi-class label
@@ -9,17 +9,15 @@ All text is escaped; nothing is fetched from the network when the file is opened
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
-import os
-import tempfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from labelcli.errors import LabelError
-
 INDEX = "index.html"
+# Every file a report may write (the input check refuses a folder where one would overwrite an input).
+REPORT_FILES = (INDEX, "gallery.png", "noise_per_class.png", "noise_matrix.png", "class_pairs.png",
+                "score_histogram.png")
 
 
 @dataclass(frozen=True)
@@ -111,42 +109,15 @@ def render(title: str, facts, sections, *, footer: str = "") -> str:
     return "\n".join(parts) + "\n"
 
 
-# ----------------------------------------------------------------------------------------- write
+# ----------------------------------------------------------------------------------------- files
 
 
-def _write_atomic(path: str, data: bytes) -> None:
-    """Write to a temp file in the same folder, then rename onto `path` (no partial file on error)."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0o600; give what open() would
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def write_report(folder: str, document: str, sections) -> list[str]:
-    """Write the figures as PNG files, then index.html (last, so it only appears once complete)."""
-    written = []
-    try:
-        for fig in figures(sections):
-            path = os.path.join(folder, fig.filename)
-            _write_atomic(path, fig.png)
-            written.append(path)
-        path = os.path.join(folder, INDEX)
-        _write_atomic(path, document.encode("utf-8"))
-        written.append(path)
-    except OSError as e:
-        raise LabelError(f"--out {folder}: could not write {os.path.basename(path)}: {e.strerror or e}") from e
-    return written
+def report_files(document: str, sections) -> dict[str, bytes]:
+    """The report's files, name -> bytes: every figure as a PNG, then index.html (last, for
+    labelcli.io.write_folder: the page appears only once the figures it names are complete)."""
+    files = {fig.filename: fig.png for fig in figures(sections)}
+    files[INDEX] = document.encode("utf-8")
+    return files
 
 
 # ------------------------------------------------------------------------ label issue sections
@@ -167,7 +138,7 @@ def label_issue_sections(summary, issues, labels, pred_probs, *, top: int, galle
     """Sections for multi-class label issues: top issues (table, gallery), per-class noise, the
     noise matrix, overlapping class pairs and the score distribution. Returns (sections, mark):
     mark is the score marked on the histogram (the least suspect flagged example)."""
-    from labelcli import plots, results
+    from labelcli.render import plots, tables
 
     names = list(summary.class_names)
     rows = issues.ranking[:top]
@@ -192,7 +163,7 @@ def label_issue_sections(summary, issues, labels, pred_probs, *, top: int, galle
                                 "columns action (relabel|drop|keep) and new_label, then run 'labelcli fix "
                                 "--decisions review.csv'."))
 
-    cls = results.health_class_table(summary)
+    cls = tables.health_class_table(summary)
     class_rows = tuple(
         (str(r["class"]), f"{int(r['examples']):,}", f"{int(r['estimated_issues']):,}", f"{r['noise_rate']:.1%}",
          f"{r['inverse_noise_rate']:.1%}", _num(float(r["mean_label_score"]), ".3f"))
@@ -211,7 +182,7 @@ def label_issue_sections(summary, issues, labels, pred_probs, *, top: int, galle
                             "estimated joint of given and true labels",
                             "Row = given label, column = estimated true label; off-diagonal cells estimate how "
                             "many examples carry the row's label but belong to the column's class.")]
-    pairs = results.health_pairs_table(summary)
+    pairs = tables.health_pairs_table(summary)
     pair_blocks: list = []
     if len(pairs):
         pair_blocks.append(Figure("class_pairs.png", plots.class_pairs(pairs["class_a"], pairs["class_b"],

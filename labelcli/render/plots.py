@@ -1,11 +1,11 @@
-"""Figures for the review report, rendered with matplotlib (Agg) to PNG bytes, and the images the
-gallery shows (read from an .npy array or from image files). Computes nothing beyond what it
-draws; matplotlib is imported inside the functions (it is the optional [plot] extra).
+"""Figures for the review report, rendered with matplotlib (Agg) to PNG bytes, and the gallery of
+the images labelcli.io.read_gallery_images read (scaled here for display). Computes nothing beyond
+what it draws and reads no files; matplotlib is imported inside the functions (it is the optional
+[plot] extra).
 """
 from __future__ import annotations
 
 import io
-import os
 
 import numpy as np
 
@@ -233,60 +233,10 @@ def gallery(images, captions, *, title: str, ncols: int = 8) -> bytes:
     return buf.getvalue()
 
 
-def read_image_file(path: str) -> np.ndarray:
-    """Read one image file (PNG natively; JPEG, BMP, ... through Pillow) as an array in [0, 1]."""
-    _pyplot()
-    from matplotlib import image as mpimg
-
-    a = np.asarray(mpimg.imread(path))
-    if a.dtype.kind in "iu":
-        a = a.astype(np.float64) / float(np.iinfo(a.dtype).max)
-    return np.clip(a.astype(np.float64), 0.0, 1.0)
-
-
-def load_gallery_images(path: str, image_col: str, rows: np.ndarray, n: int) -> list[np.ndarray]:
-    """The images of `rows`, scaled for display: from an .npy array (memory-mapped, so only these
-    rows are read) or from the files named in a table column."""
-    from labelcli import io
-
-    if path.lower().endswith(".npy"):
-        try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        except FileNotFoundError:
-            raise LabelError(f"{path}: file not found") from None
-        except Exception as e:
-            raise LabelError(f"{path}: could not read as .npy images ({type(e).__name__}: {e})") from None
-        if len(arr) != n:
-            raise LabelError(f"{path}: {len(arr)} images but the labels have {n} rows; they must match")
-        if arr.dtype.kind not in "biuf":
-            raise LabelError(f"{path}: images must be numbers, got dtype {arr.dtype}")
-        if arr.ndim == 2 and round(arr.shape[1] ** 0.5) ** 2 == arr.shape[1]:
-            side = round(arr.shape[1] ** 0.5)  # flattened square grey images, e.g. 784 = 28 x 28
-            arr = arr.reshape(n, side, side)
-        if not (arr.ndim == 3 or (arr.ndim == 4 and arr.shape[3] in (1, 3, 4))):
-            raise LabelError(f"{path}: images have shape {arr.shape}; expected N x H x W or N x H x W x C"
-                             " (C = 1, 3 or 4)")
-        picked = [np.asarray(arr[i]) for i in rows]
-        lo, hi = display_range(picked)
-        return [to_display(im, lo, hi) for im in picked]
-    table = io.read_table(path)
-    if isinstance(table, np.ndarray) or image_col not in table.columns:
-        cols = [] if isinstance(table, np.ndarray) else list(table.columns)
-        raise LabelError(f"{path}: no column '{image_col}' of image paths (columns: {', '.join(map(str, cols[:10]))});"
-                         " pass --image-col NAME, or give an .npy array")
-    if len(table) != n:
-        raise LabelError(f"{path}: {len(table)} rows but the labels have {n}; they must match")
-    base = os.path.dirname(os.path.abspath(path)) if path != "-" else os.getcwd()
-    out = []
-    for i in rows:
-        cell = table[image_col].iloc[int(i)]
-        if cell is None or (isinstance(cell, float) and cell != cell) or not str(cell).strip():
-            raise LabelError(f"{path} row {i} (0-based): column '{image_col}' has no image path")
-        full = os.path.join(base, os.path.expanduser(str(cell).strip()))
-        if not os.path.isfile(full):
-            raise LabelError(f"{path} row {i} (0-based): image file '{cell}' not found (looked for {full})")
-        try:
-            out.append(read_image_file(full))
-        except Exception as e:
-            raise LabelError(f"{path} row {i} (0-based): cannot read image '{cell}' ({type(e).__name__}: {e})") from None
-    return out
+def for_display(gallery) -> list[np.ndarray]:
+    """The images of a labelcli.io.GalleryImages scaled into [0, 1]: image files are already;
+    .npy images are stretched to their joint range (see display_range)."""
+    if gallery.unit_range:
+        return list(gallery.images)
+    lo, hi = display_range(gallery.images)
+    return [to_display(im, lo, hi) for im in gallery.images]

@@ -1,7 +1,7 @@
 """The CSV and JSON text of a DataFrame, built column-wise with Arrow kernels.
 
-_write_csv writes the bytes of DataFrame.to_csv(index=False, lineterminator="\n") and
-_write_json_rows the records of the JSON record loop (labelcli._writers._records with _dump), a
+write_csv writes the bytes of DataFrame.to_csv(index=False, lineterminator="\n") and
+write_json_rows the records of the JSON record loop (labelcli.io.writers.json_records with dump_json), a
 column at a time instead of a Python object per cell (5-10x faster), WRITE_ROWS rows at a time
 (bounded memory); tables holding other dtypes are written the slow way. pyarrow and pandas are
 imported inside the functions.
@@ -17,9 +17,10 @@ import re
 import numpy as np
 
 
-def _write_csv(df, f) -> None:
+def write_csv(df, f) -> None:
+    """Write df as CSV text to the text file f: the bytes of DataFrame.to_csv(index=False)."""
     # pandas writes floats with repr (shortest round-trip); fixed "\n" keeps bytes OS-independent.
-    kinds = _kinds(df) if df.shape[1] >= 2 else None  # one column: pandas quotes an empty cell
+    kinds = column_kinds(df) if df.shape[1] >= 2 else None  # one column: pandas quotes an empty cell
     if kinds is None:
         df.to_csv(f, index=False, lineterminator="\n")
         return
@@ -39,14 +40,14 @@ def _write_buffer(f, buf) -> None:
 
 
 # --- column-wise writers: the bytes of DataFrame.to_csv(index=False, lineterminator="\n") and of
-# the JSON record loop (_records), built with Arrow kernels a column at a time instead of a Python
+# the JSON record loop (json_records), built with Arrow kernels a column at a time instead of a Python
 # object per cell (5-10x faster), WRITE_ROWS rows at a time (bounded memory). Tables holding other
 # dtypes are written the slow way.
 
 WRITE_ROWS = 1 << 17
 
 
-def _kinds(df) -> list[str] | None:
+def column_kinds(df) -> list[str] | None:
     """Per column: 'bool', 'int' (numpy or nullable), 'float' (float64), 'str' (pandas' string
     dtype) or 'object' (str values); None when a column is anything else or names repeat."""
     from pandas.api.types import is_integer_dtype, is_string_dtype
@@ -179,7 +180,7 @@ def _string_cells(arr, pa, pc):
 
 
 def _json_lines(df, kinds, before: str, after: str):
-    """Each row of df as _dump(record) writes it, between before and after, as an Arrow string
+    """Each row of df as dump_json(record) writes it, between before and after, as an Arrow string
     array."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -196,17 +197,17 @@ def _json_lines(df, kinds, before: str, after: str):
             col = _float_cells(s.to_numpy(), pa, pc, json=True)
         else:
             coded = pc.dictionary_encode(_arrow_strings(s, kind, pa))  # each distinct string escaped once
-            words = pa.array([_dump(v) for v in coded.dictionary.to_pylist()], type=text)
+            words = pa.array([dump_json(v) for v in coded.dictionary.to_pylist()], type=text)
             col = pc.fill_null(pc.take(words, coded.indices), "null")
-        parts += [pa.scalar((", " if j else "") + _dump(str(df.columns[j])) + ": ", text), col.cast(text)]
+        parts += [pa.scalar((", " if j else "") + dump_json(str(df.columns[j])) + ": ", text), col.cast(text)]
     parts.append(pa.scalar("}" + after, text))
     return pc.binary_join_element_wise(*parts, pa.scalar("", text))
 
 
-def _write_json_rows(df, f, *, lines: bool) -> bool:
+def write_json_rows(df, f, *, lines: bool) -> bool:
     """The records of df, column-wise: as a .json array's items (lines=False) or .jsonl lines;
     False (nothing written) when a column's dtype is not handled."""
-    kinds = _kinds(df)
+    kinds = column_kinds(df)
     if kinds is None:
         return False
     for start in range(0, len(df), WRITE_ROWS):
@@ -222,5 +223,6 @@ def _write_json_rows(df, f, *, lines: bool) -> bool:
     return True
 
 
-def _dump(obj) -> str:
+def dump_json(obj) -> str:
+    """One JSON value on one line (UTF-8 kept, NaN refused), as every JSON writer words it."""
     return json.dumps(obj, ensure_ascii=False, allow_nan=False)

@@ -1,7 +1,8 @@
 """Options shared by the labelcli commands, and the checks and loading every command does first.
 
-labelcli.cli and labelcli.cli_review both import from here (so neither imports the other's
-helpers). Heavy libraries are imported inside the functions.
+labelcli.cli.detect and labelcli.cli.review both import from here (so neither imports the other's
+helpers). Nothing heavy at import time (labelcli --help stays fast): labelcli.io (numpy) and the
+libraries are imported inside the functions.
 """
 from __future__ import annotations
 
@@ -40,9 +41,6 @@ OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold"
 Compat = Annotated[Optional[str], typer.Option("--compat", metavar="cleanlab", help="'cleanlab': every option you leave unset takes cleanlab 2.9's default instead of labelcli's (see README: Defaults).", show_default=False)]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Memory budget, e.g. 2GB or 512MB (default: half the physical memory, or what is available if less). Multi-class pred_probs larger than that are read in chunks, with identical results.", show_default=False)]
 
-TABLE_OUT = (".csv", ".parquet", ".json", ".jsonl")
-ARRAY_OUT = (".npy", ".csv", ".parquet")
-
 
 def check_format(fmt: str, out: str | None) -> bool:
     """--format text|json; True for json (which then owns stdout)."""
@@ -70,26 +68,27 @@ def choice(value: str, choices, option: str) -> str:
 
 
 def check_top(top: int | None) -> None:
+    """--top N needs N >= 1."""
     if top is not None and top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
 
 
 def memory_budget(text: str | None) -> int:
     """Bytes from --max-memory; by default half the physical memory, or what is available if less."""
-    from labelcli import outofcore
-    from labelcli._readers import available_memory
+    from labelcli.io import memory
 
     if text is None:
-        avail = available_memory()
-        return min(outofcore.default_max_memory(), avail) if avail else outofcore.default_max_memory()
+        avail = memory.available_memory()
+        return min(memory.default_max_memory(), avail) if avail else memory.default_max_memory()
     try:
-        return outofcore.parse_size(text)
+        return memory.parse_size(text)
     except LabelError as e:
         raise LabelError(f"--max-memory: {e}") from None
 
 
 def print_json(doc) -> None:
-    from labelcli._writers import write_stdout
+    """The --format json summary on stdout."""
+    from labelcli.io import write_stdout
 
     text = json.dumps(doc, indent=2) + "\n"
     write_stdout(lambda out: out.write(text))  # a closed stdout or a full disk: LabelError, exit 2
@@ -97,13 +96,14 @@ def print_json(doc) -> None:
 
 def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
          quiet=False, multi_label=None, label_sep=",", max_memory: int | None = None):
-    """io.load_inputs, with its note on stderr. max_memory (bytes): the command can stream
-    pred_probs larger than that (Inputs.stream); None: everything is loaded."""
-    from labelcli import io, report
+    """io.open_dataset, with its note on stderr. max_memory (bytes): the command can read
+    pred_probs larger than that in chunks (Dataset.pred_probs_chunks); None: everything is loaded."""
+    from labelcli.io import open_dataset
+    from labelcli.render import terminal
 
-    inputs = io.load_inputs(labels, pred_probs, features, classes=classes, label_col=label_col,
-                            prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
-                            multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
-    if inputs.note:
-        report.note(report.console(quiet), f"{inputs.note} (force with --multi-label / --multi-class)")
-    return inputs
+    ds = open_dataset(labels, pred_probs, features, classes=classes, label_col=label_col,
+                      prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
+                      multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
+    if ds.note:
+        terminal.note(terminal.console(quiet), f"{ds.note} (force with --multi-label / --multi-class)")
+    return ds

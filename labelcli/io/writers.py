@@ -1,10 +1,10 @@
-"""Writing: results to a file chosen by suffix (.csv .parquet .pq .json .jsonl .npy) or to stdout.
+"""Writing: results to a file chosen by suffix (labelcli.io.formats), to stdout, or to a folder.
 
-check_output_path refuses, before any work, an output that cannot be written or would overwrite
-an input; every file is written atomically (_atomic: a temp file next to the target, fsync,
-rename; stale temp files of killed runs are removed), so a target is the previous complete file or
-the new complete one. The CSV and JSON text itself comes from labelcli._textwriters; to_jsonable
-turns numpy / pandas / dataclass values into plain JSON types.
+check_output_path (check_output_folder) refuses, before any work, an output that cannot be written
+or would overwrite an input. Every file is written by the one atomic writer (_atomic: a temp file
+next to the target, fsync, rename; stale temp files of killed runs are removed), so a target is
+the previous complete file or the new complete one. The CSV and JSON text itself comes from
+labelcli.io.textwriters; to_jsonable turns numpy / pandas / dataclass values into plain JSON types.
 """
 from __future__ import annotations
 
@@ -20,14 +20,10 @@ from typing import Sequence
 
 import numpy as np
 
-from labelcli._common import _ext_desc, _suffix, short_reason
-from labelcli._textwriters import _dump, _write_csv, _write_json_rows
 from labelcli.errors import LabelError
-
-TABLE_OUT = (".csv", ".parquet", ".pq", ".json", ".jsonl")
-ARRAY_OUT = (".npy", ".csv", ".parquet", ".pq")
-JSON_OUT = (".json",)
-ANY_OUT = tuple(dict.fromkeys(TABLE_OUT + ARRAY_OUT + JSON_OUT))
+from labelcli.io import formats
+from labelcli.io.formats import ANY_OUT, ARRAY_OUT, JSON_OUT, TABLE_OUT, describe_ext, short_reason, suffix
+from labelcli.io.textwriters import dump_json, write_csv, write_json_rows
 
 
 def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: Sequence[str] | None = None) -> None:
@@ -41,8 +37,8 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
     for inp in inputs:
         if inp and inp != "-" and _same_file(path, inp):
             raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
-    if _suffix(path, allowed) is None:
-        raise LabelError(f"--out {path}: cannot write {_ext_desc(path)}; use {', '.join(allowed)} (or - for stdout)")
+    if suffix(path, allowed) is None:
+        raise LabelError(f"--out {path}: cannot write {describe_ext(path)}; use {', '.join(allowed)} (or - for stdout)")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         what = "is not a folder" if os.path.exists(parent) else "does not exist; create it first"
@@ -164,37 +160,38 @@ def _json_column(series) -> list:
     return [to_jsonable(v) for v in series.tolist()]
 
 
-def _records(df):
+def json_records(df):
+    """The rows of df as JSON-ready dicts (column name -> plain Python value, NaN -> None)."""
     cols = [str(c) for c in df.columns]
     for row in zip(*(_json_column(df.iloc[:, j]) for j in range(df.shape[1]))):
         yield dict(zip(cols, row))
 
 
 def _write_df(df, path: str) -> None:
-    suffix = _suffix(path, TABLE_OUT)
+    kind = formats.kind(path)
     try:
-        if suffix == ".csv":
+        if kind == "csv":
             with _atomic(path, text=True) as f:
-                _write_csv(df, f)
-        elif suffix in (".parquet", ".pq"):
+                write_csv(df, f)
+        elif kind == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq
 
             table = pa.Table.from_pandas(df, preserve_index=False)
             with _atomic(path, text=False) as f:
                 pq.write_table(table, f)
-        elif suffix == ".json":
+        elif kind == "json":
             with _atomic(path, text=True) as f:
                 f.write("[")
-                if not _write_json_rows(df, f, lines=False):  # the same text, a record at a time
-                    for i, rec in enumerate(_records(df)):
-                        f.write(("\n" if i == 0 else ",\n") + _dump(rec))
+                if not write_json_rows(df, f, lines=False):  # the same text, a record at a time
+                    for i, rec in enumerate(json_records(df)):
+                        f.write(("\n" if i == 0 else ",\n") + dump_json(rec))
                 f.write("\n]\n")
         else:  # .jsonl
             with _atomic(path, text=True) as f:
-                if not _write_json_rows(df, f, lines=True):
-                    for rec in _records(df):
-                        f.write(_dump(rec) + "\n")
+                if not write_json_rows(df, f, lines=True):
+                    for rec in json_records(df):
+                        f.write(dump_json(rec) + "\n")
     except OSError as e:
         raise LabelError(f"{path}: could not write: {short_reason(e)}") from e
 
@@ -223,7 +220,7 @@ def write_table(df, path: str, *, inputs: Sequence[str | None] = ()) -> None:
     """Write a DataFrame by suffix (.csv .parquet .pq .json .jsonl); '-' writes CSV to stdout."""
     check_output_path(path, inputs, allowed=TABLE_OUT)
     if path == "-":
-        write_stdout(lambda out: _write_csv(df, out))
+        write_stdout(lambda out: write_csv(df, out))
         return
     _write_df(df, path)
 
@@ -232,7 +229,7 @@ def write_array(arr, path: str, *, columns: Sequence[str] | None = None, inputs:
     """Write an array as .npy, or as a .csv/.parquet table with ``columns`` (default "0".."K-1")."""
     check_output_path(path, inputs, allowed=ARRAY_OUT)
     arr = np.asarray(arr)
-    if path != "-" and _suffix(path, ARRAY_OUT) == ".npy":
+    if path != "-" and formats.kind(path) == "npy":
         try:
             with _atomic(path, text=False) as f:
                 np.save(f, arr, allow_pickle=False)
@@ -286,7 +283,47 @@ def to_jsonable(obj):
     if type(obj).__name__ in ("NAType", "NaTType"):
         return None
     if type(obj).__name__ == "DataFrame":
-        return list(_records(obj))
+        return list(json_records(obj))
     if type(obj).__name__ == "Series":
         return to_jsonable(obj.tolist())
     raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
+
+
+# ---------------------------------------------------------------------------------------- folders
+
+
+def check_output_folder(folder: str, inputs: Sequence[str | None] = (), *, names: Sequence[str] = ()) -> None:
+    """Refuse, before any work, an output folder that cannot be created or written, or whose
+    files (``names``) would overwrite an input. The folder may exist; its parent must."""
+    if folder == "-":
+        raise LabelError("--out for report is a folder (e.g. --out report/), not stdout")
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise LabelError(f"--out {folder}: exists and is not a folder; give a folder path")
+    parent = os.path.dirname(os.path.abspath(folder))
+    if not os.path.isdir(parent):
+        raise LabelError(f"--out {folder}: parent folder '{parent}' does not exist; create it first")
+    if not os.access(folder if os.path.isdir(folder) else parent, os.W_OK | os.X_OK):
+        raise LabelError(f"--out {folder}: folder is not writable")
+    for inp in inputs:
+        if inp and inp != "-" and os.path.realpath(os.path.dirname(inp) or ".") == os.path.realpath(folder) \
+                and os.path.basename(inp) in names:
+            raise LabelError(f"--out {folder} would overwrite the input file {inp}; choose another folder")
+
+
+def write_folder(folder: str, files: dict[str, bytes]) -> list[str]:
+    """Write ``files`` (name -> bytes) into ``folder``, created if missing, each atomically and in
+    the given order: put the file that links the others (index.html) last, so that it appears only
+    once the rest is complete. Returns the paths written."""
+    if not os.path.isdir(folder):
+        os.mkdir(folder)
+    written: list[str] = []
+    name = ""
+    try:
+        for name, data in files.items():
+            path = os.path.join(folder, name)
+            with _atomic(path, text=False) as f:
+                f.write(data)
+            written.append(path)
+    except OSError as e:
+        raise LabelError(f"--out {folder}: could not write {name}: {e.strerror or e}") from e
+    return written

@@ -13,8 +13,8 @@ Scoring against the original (noisy) labels is biased *against* cleaning: a mode
 noisy labels learns to repeat their systematic mistakes and is rewarded for it. A gain measured
 that way is real; a loss may only be the noise. Only a trusted reference measures the true effect.
 
-scikit-learn is imported inside the functions. No printing; the only file read is
-`read_clean_labels` (the cleaned labels written by `fix`).
+scikit-learn is imported inside the functions. No printing and no files: the cleaned labels
+written by `fix` are read by labelcli.io.read_clean_labels.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labelcli.crossval import make_model
 from labelcli.errors import LabelError
+from labelcli.ml.crossval import make_model
 
 METRICS = ("accuracy", "macro_f1", "auroc")
 
@@ -234,48 +234,3 @@ def compare_cross_validated(features, labels, clean_labels, *, num_classes: int,
             progress(done, folds)
     return _result("cross-validation", "the original (possibly noisy) labels", False,
                    pair, y, before, after, n_train, n_kept, folds=folds)
-
-
-def read_clean_labels(path: str, labels, classes, label_col: str = "label", *, labels_name: str = "labels"):
-    """Read cleaned labels as (class indices, keep, weight or None), aligned with `labels`: the table
-    written by `fix` (keep / weight / original_label / index columns honoured), an .npy array
-    (-1 or "" = dropped), or plain labels (nothing dropped). Names map through `classes`."""
-    from labelcli import io
-    from labelcli.core.fixing import bool_cells, class_indices
-
-    n, names = len(labels), classes
-    src = io.read_table(path)
-    where = lambda r: f"{path} row {r} (0-based)"  # noqa: E731
-    if isinstance(src, np.ndarray):
-        if src.ndim != 1 or len(src) != n:
-            raise LabelError(f"{path}: cleaned labels have shape {src.shape} but --labels has {n} rows")
-        vals = src.astype(object)
-        keep = ~((src == -1) if src.dtype.kind in "iuf" else (src.astype(str) == ""))
-        weight = None
-    else:
-        if len(src) != n:
-            raise LabelError(f"{path}: {len(src)} rows but --labels has {n}; was it made from these labels?")
-        if "index" in src.columns:
-            order = np.argsort(src["index"].to_numpy(), kind="stable")
-            if not np.array_equal(src["index"].to_numpy()[order], np.arange(n)):
-                raise LabelError(f"{path}: column index is not the rows 0..{n - 1}; was it made from these labels?")
-            src = src.iloc[order].reset_index(drop=True)
-        col = "label" if "label" in src.columns else label_col if label_col in src.columns else \
-            src.columns[0] if len(src.columns) == 1 else None
-        if col is None:
-            raise LabelError(f"{path}: no column 'label' (columns: {', '.join(map(str, list(src.columns)[:10]))})")
-        vals = src[col].to_numpy(dtype=object)
-        keep = bool_cells(src["keep"].to_numpy(dtype=object), what="keep", where=where) if "keep" in src.columns \
-            else np.ones(n, dtype=bool)
-        weight = src["weight"].to_numpy(dtype=np.float64) if "weight" in src.columns else None
-        if "original_label" in src.columns:
-            orig = class_indices(src["original_label"].to_numpy(dtype=object), names, what="original_label", where=where)
-            bad = np.flatnonzero(orig != labels)
-            if bad.size:
-                raise LabelError(f"{where(int(bad[0]))}: original_label differs from {labels_name}; was it"
-                                 " made from these labels?")
-    idx = np.where(keep, -1, labels)
-    idx[keep] = class_indices(vals[keep], names, what="label", where=lambda r: where(int(np.flatnonzero(keep)[r])))
-    if (idx < 0).any():
-        raise LabelError(f"{where(int(np.flatnonzero(idx < 0)[0]))}: label is blank on a kept row")
-    return idx, keep, weight

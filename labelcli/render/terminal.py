@@ -6,6 +6,7 @@ import sys
 
 
 def console(quiet: bool = False):
+    """The rich console of the report: stderr (stdout stays clean for pipes), silent with --quiet."""
     from rich.console import Console
 
     return Console(stderr=True, quiet=quiet, highlight=False)
@@ -225,3 +226,50 @@ def gate_failed(message: str) -> None:
 def note(con, message: str) -> None:
     """A one-line remark on stderr (e.g. why the task was detected as multi-label)."""
     con.print(f"[dim]note: {message}[/dim]", soft_wrap=True)
+
+
+# --------------------------------------------------------------------------------- review loop
+
+
+def report_written(con, summary, issues, written, mark) -> None:
+    """What `report` wrote: the issues found and the report's files."""
+    lines = [f"{issues.num_issues:,} likely label issues in {summary.num_examples:,} examples, "
+             f"{summary.num_classes} classes; health score {summary.health_score:.3f}",
+             f"report written to [bold]{written[-1]}[/bold] (+ {len(written) - 1} PNG files)"]
+    if mark is not None:
+        lines.append(f"histogram marks the least suspect flagged score: {mark:.3g}")
+    _headline(con, "labelcli report", lines)
+
+
+def fix_summary(con, n, result, out, changelog) -> None:
+    """What `fix` did: the decisions applied and where the cleaned labels went."""
+    lines = [f"{len(result.log_index):,} decisions on {n:,} examples: {result.num_relabeled:,} relabeled, "
+             f"{result.num_dropped:,} dropped, {result.num_kept:,} kept",
+             f"cleaned labels written to {'stdout' if out == '-' else out}"]
+    if changelog:
+        lines.append(f"changelog written to {'stdout' if changelog == '-' else changelog}")
+    _headline(con, "labelcli fix", lines)
+
+
+def evaluation(con, cmp) -> None:
+    """`evaluate`: the setting, and original vs cleaned labels metric by metric."""
+    from rich.table import Table
+
+    where = {"test set": f"a separate test set ({cmp.num_scored:,} rows)",
+             "held-out fraction": f"{cmp.num_scored:,} held-out rows",
+             "cross-validation": f"{cmp.folds}-fold cross-validation ({cmp.num_scored:,} rows)"}[cmp.setting]
+    lines = [f"model {cmp.model}: trained on {cmp.num_train:,} rows with the original labels, "
+             f"{cmp.num_train_cleaned:,} with the cleaned labels", f"scored on {where} against {cmp.reference}"]
+    if not cmp.trusted_reference:
+        lines.append("[yellow]noisy reference: biased against cleaning (a gain is real, a loss may be the noise);"
+                     " give trusted --test-labels for an unbiased answer[/yellow]")
+    _headline(con, "labelcli evaluate", lines)
+    table = Table(title="Original vs cleaned labels", title_justify="left", header_style="bold")
+    for c in ("metric", "original", "cleaned", "change"):
+        table.add_column(c, justify="left" if c == "metric" else "right")
+    diff = cmp.difference()
+    for m, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("auroc", "AUROC (one-vs-rest)")):
+        a, b, d = getattr(cmp.original, m), getattr(cmp.cleaned, m), diff[m]
+        fmt = (lambda v: "-" if v is None else f"{v:.4f}")
+        table.add_row(label, fmt(a), fmt(b), "-" if d is None else f"{d:+.4f}")
+    con.print(table)

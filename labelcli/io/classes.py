@@ -10,14 +10,15 @@ from typing import Sequence
 
 import numpy as np
 
-from labelcli import _tags
-from labelcli._common import preview
 from labelcli.errors import LabelError
+from labelcli.io import tags
+from labelcli.io.formats import preview
 
 _INT_NAME = re.compile(r"^(0|-?[1-9]\d*)$")
 
 
 def parse_classes(classes: str | Sequence[str]) -> list[str]:
+    """The class names of --classes ("cat,dog,bird" or a sequence): stripped, unique, at least 2."""
     names = classes.split(",") if isinstance(classes, str) else [str(c) for c in classes]
     names = [n.strip() for n in names]
     if any(not n for n in names):
@@ -148,4 +149,4 @@ def resolve_tags(kind, rows, raw, n, given, prob_names, k_probs, lab_name, probs
             f"{lab_name}: tag {int(idx[r])} at row {int(rows[r])} (0-based) is outside 0..{len(names) - 1}"
             f" ({len(names)} classes); pass --classes or fix the file"
         )
-    return names, _tags.to_matrix(rows, idx, n, len(names)), order
+    return names, tags.to_matrix(rows, idx, n, len(names)), order

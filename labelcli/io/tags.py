@@ -2,21 +2,20 @@
 
 Three forms are read (DESIGN.md section 2): a list column (Parquet), a delimited string column
 (CSV, ``--label-sep``, an empty cell means no tag) and a 2-D 0/1 ``.npy`` matrix. Tags are class
-indices or class names; ``io`` resolves the names and builds the N x K matrix.
+indices or class names; labelcli.io.classes resolves the names and builds the N x K matrix (to_matrix).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from labelcli.errors import LabelError
+from labelcli.io.formats import preview
 
 _LISTS = (list, tuple, np.ndarray)
 
 
 def label_column(src, name: str, label_col: str) -> str:
     """The column holding the labels: ``label_col``, or the only column of a one-column table."""
-    from labelcli._common import preview
-
     cols = list(src.columns)
     if label_col in cols:
         return label_col
@@ -125,30 +124,4 @@ def to_matrix(rows: np.ndarray, idx: np.ndarray, n: int, k: int) -> np.ndarray:
     """The N x K boolean tag matrix from (row, class index) pairs."""
     out = np.zeros((n, k), dtype=bool)
     out[rows, idx] = True
-    return out
-
-
-def format_tags(matrix: np.ndarray, classes, sep: str = ",") -> np.ndarray:
-    """Each row's tags as one string of class names joined by ``sep`` (empty when no tag)."""
-    return _join(matrix, np.asarray(classes, dtype=object), sep, "")
-
-
-def format_changes(add: np.ndarray, remove: np.ndarray, classes) -> np.ndarray:
-    """Each row's suspect tags as '+added -removed' (names), e.g. '+wearing_hat -no_beard'."""
-    names = np.asarray(classes, dtype=object)
-    plus = _join(add, np.array(["+" + str(c) for c in names], dtype=object), " ", "")
-    minus = _join(remove, np.array(["-" + str(c) for c in names], dtype=object), " ", "")
-    both = np.array([(a + " " + b).strip() for a, b in zip(plus, minus)], dtype=object)
-    return both
-
-
-def _join(matrix: np.ndarray, names: np.ndarray, sep: str, empty: str) -> np.ndarray:
-    # Group the (row, column) pairs of the True cells by row, then join each row's names once.
-    rows, cols = np.nonzero(matrix)
-    out = np.full(matrix.shape[0], empty, dtype=object)
-    if rows.size:
-        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-        ends = np.r_[starts[1:], rows.size]
-        pieces = names[cols]
-        out[rows[starts]] = [sep.join(pieces[a:b]) for a, b in zip(starts, ends)]
     return out

@@ -3,10 +3,9 @@
 Every problem with a file becomes a one-line LabelError that names the file; pandas and pyarrow
 are imported inside the functions that need them, so importing this module stays cheap. Before
 anything big is allocated, the readers compare what a file will need (from the .npy header or the
-Parquet footer) with the file's size and the memory available (available_memory,
-check_fits_in_memory), and refuse with a pointer to --max-memory (the out-of-core path) instead of
+Parquet footer) with the file's size and the memory available (labelcli.io.memory), and refuse with a pointer to --max-memory (the out-of-core path) instead of
 dying half-way. csv_options sniffs a CSV's separator, header and compression for pandas (the
-out-of-core CSV reader uses it too).
+chunk readers use it too). Which reader reads a path is decided by its suffix (labelcli.io.formats).
 """
 from __future__ import annotations
 
@@ -25,10 +24,10 @@ from typing import Sequence
 
 import numpy as np
 
-from labelcli._common import _ext_desc, _suffix, human_bytes, short_reason
 from labelcli.errors import LabelError
-
-READ_SUFFIXES = (".npy", ".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet", ".pq")
+from labelcli.io import formats, memory
+from labelcli.io.formats import READ_SUFFIXES, csv_separator, describe_ext, short_reason, suffix
+from labelcli.io.memory import NotEnoughMemory, format_bytes
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _NPY_MAGIC = b"\x93NUMPY"
@@ -38,69 +37,6 @@ _PEEK_BYTES = 1 << 20
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 # Bytes read from each stdin stream, so labels and pred_probs can both be "-" (one table).
 _stdin_cache: "weakref.WeakKeyDictionary[object, bytes]" = weakref.WeakKeyDictionary()
-
-# ----------------------------------------------------------------------------------------- memory
-
-
-def _read_int(path: str) -> int | None:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        with open(path) as f:
-            return int(f.read().split()[0])
-    return None
-
-
-def available_memory() -> int | None:
-    """Bytes this process can still allocate, or None when the platform does not say.
-
-    The smallest of: the kernel's MemAvailable, the room left under a cgroup (container) limit,
-    and the room left under RLIMIT_AS (``ulimit -v``).
-    """
-    limits: list[int] = []
-    with contextlib.suppress(OSError, ValueError, StopIteration):
-        with open("/proc/meminfo") as f:
-            limits.append(next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("MemAvailable:")))
-    if not limits:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            limits.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    cg_max, cg_cur = _read_int("/sys/fs/cgroup/memory.max"), _read_int("/sys/fs/cgroup/memory.current")
-    if cg_max is not None and cg_cur is not None:  # "max" (no limit) does not parse as an int
-        limits.append(max(cg_max - cg_cur, 0))
-    with contextlib.suppress(ImportError, OSError, ValueError):
-        import resource
-
-        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
-        if soft != resource.RLIM_INFINITY:
-            used = 0
-            with contextlib.suppress(OSError, ValueError, StopIteration):
-                with open("/proc/self/status") as f:
-                    used = next(int(ln.split()[1]) * 1024 for ln in f if ln.startswith("VmSize:"))
-            limits.append(max(soft - used, 0))
-    return min(limits) if limits else None
-
-
-MEMORY_HINT = "use --max-memory to process files larger than memory"
-
-
-class NotEnoughMemory(LabelError):
-    """A file too large to load whole; ``hint`` (what to do) can be replaced by the caller,
-    which knows whether the command could have streamed the file."""
-
-    def __init__(self, problem: str, hint: str = MEMORY_HINT):
-        super().__init__(f"{problem}; {hint}")
-        self.problem = problem
-
-    def with_hint(self, hint: str) -> "NotEnoughMemory":
-        return NotEnoughMemory(self.problem, hint)
-
-
-def check_fits_in_memory(name: str, need: int, what: str) -> None:
-    """Refuse (before allocating) when ``need`` bytes are more than the memory available."""
-    avail = available_memory()
-    if avail is not None and need > avail:
-        raise NotEnoughMemory(
-            f"{name}: {what} needs {human_bytes(need)} in memory, more than the {human_bytes(avail)} available"
-        )
-
 
 # ---------------------------------------------------------------------------------------- reading
 
@@ -123,10 +59,10 @@ def _read_table(path: str, stdin):
         raise LabelError(f"{path}: file not found")
     if os.path.isdir(path):
         raise LabelError(f"{path}: is a folder, not a file")
-    kind = _suffix(path, READ_SUFFIXES)
+    kind = formats.kind(path) if suffix(path, READ_SUFFIXES) else None
     if kind is None:
         raise LabelError(
-            f"{path}: unsupported {_ext_desc(path)}; use .npy, .csv, .csv.gz, .tsv, .parquet or .pq"
+            f"{path}: unsupported {describe_ext(path)}; use {', '.join(READ_SUFFIXES[:-1])} or {READ_SUFFIXES[-1]}"
             " (or - for CSV on stdin)"
         )
     if not os.access(path, os.R_OK):
@@ -137,11 +73,11 @@ def _read_table(path: str, stdin):
         raise LabelError(f"{path}: cannot read the file: {short_reason(e)}") from e
     if size == 0:
         raise LabelError(f"{path}: file is empty")
-    if kind == ".npy":
+    if kind == "npy":
         return _read_npy(path)
-    if kind in (".parquet", ".pq"):
+    if kind == "parquet":
         return _read_parquet(path)
-    return _read_csv(path, path, sep="\t" if kind.startswith(".tsv") else None)
+    return _read_csv(path, path, sep=csv_separator(path))
 
 
 def _binary_kind(head: bytes) -> str | None:
@@ -221,18 +157,18 @@ def _read_npy(path: str) -> np.ndarray:
                 f"{path}: the .npy file holds Python objects (pickled); save a numeric or string array"
             )
         need = math.prod(shape) * dtype.itemsize
-        described = f"shape {shape} {dtype} ({human_bytes(need)})"
-        cut = f"; the file also holds only {human_bytes(max(body, 0))} of data (truncated)" if body < need else ""
-        avail = available_memory()
+        described = f"shape {shape} {dtype} ({format_bytes(need)})"
+        cut = f"; the file also holds only {format_bytes(max(body, 0))} of data (truncated)" if body < need else ""
+        avail = memory.available_memory()
         if avail is not None and need > avail:
             raise NotEnoughMemory(
-                f"{path}: the .npy header declares {described}, more than the {human_bytes(avail)} of"
+                f"{path}: the .npy header declares {described}, more than the {format_bytes(avail)} of"
                 f" memory available{cut}"
             )
         if body < need:
             raise LabelError(
                 f"{path}: could not read as .npy: the file is truncated: its header declares {described}"
-                f" but only {human_bytes(max(body, 0))} of data follow (not completely written?)"
+                f" but only {format_bytes(max(body, 0))} of data follow (not completely written?)"
             )
         return np.load(path, allow_pickle=False)
     except LabelError:
@@ -251,7 +187,7 @@ def _is_texty(head: bytes) -> bool:
     return bool(head) and all(32 <= b < 127 or b in (9, 10, 13) for b in head)
 
 
-def _parquet_need(pf) -> int:
+def parquet_need(pf) -> int:
     """A lower bound of the bytes a Parquet file takes in memory, from its footer only: the
     fixed-width columns at their width, and at least the uncompressed size of all the data."""
     import pyarrow as pa
@@ -277,13 +213,13 @@ def _read_parquet(path: str):
 
         pf = pq.ParquetFile(path)
         names = pf.schema_arrow.names
-        need = _parquet_need(pf)
+        need = parquet_need(pf)
     except Exception as e:
         raise LabelError(f"{path}: could not read as Parquet: {short_reason(e)}") from e
-    _check_duplicates(names, path)
+    check_duplicates(names, path)
     if pf.metadata.num_rows == 0:
         raise LabelError(f"{path}: the table has no rows")
-    check_fits_in_memory(path, need, f"the Parquet table ({pf.metadata.num_rows:,} rows x {len(names)} columns)")
+    memory.check_fits_in_memory(path, need, f"the Parquet table ({pf.metadata.num_rows:,} rows x {len(names)} columns)")
     try:
         table = pf.read()
     except Exception as e:
@@ -298,7 +234,8 @@ def _read_parquet(path: str):
     return df
 
 
-def _check_duplicates(names: Sequence[str], name: str) -> None:
+def check_duplicates(names: Sequence[str], name: str) -> None:
+    """Refuse a table whose column names repeat (pandas would rename or drop them silently)."""
     seen: set[str] = set()
     for c in names:
         if c in seen and c != "":
@@ -364,7 +301,7 @@ def csv_options(src: str | bytes, name: str, sep: str | None = None) -> dict:
     header = next(csv.reader(io.StringIO(text), delimiter=sep, skipinitialspace=True), [])
     headerless = _looks_headerless(header)
     if not headerless:
-        _check_duplicates([h.strip() for h in header], name)
+        check_duplicates([h.strip() for h in header], name)
     return dict(
         sep=sep,
         header=None if headerless else "infer",
@@ -381,7 +318,7 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
 
     options = csv_options(src, name, sep)
     if isinstance(src, str) and not options["compression"]:
-        check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
+        memory.check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
     headerless = options["header"] is None
     source = io.BytesIO(src) if isinstance(src, bytes) else src
     try:
@@ -398,16 +335,16 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
         df.columns = [str(c) for c in df.columns]
     if len(df) == 0:
         raise LabelError(f"{name}: has a header but no data rows")
-    return _numbers_with_na_markers(df)
+    return numbers_with_na_markers(df)
 
 
 # pandas' default missing-value strings. In a column of numbers they still mean NaN; in a text
 # column (labels, class names) they are ordinary values.
-_NA_MARKERS = frozenset(["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
-                         "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
+NA_MARKERS = frozenset(["#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                        "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"])
 
 
-def _numbers_with_na_markers(df):
+def numbers_with_na_markers(df):
     """Columns of numbers that use NA markers ("NaN", "NA", "null", ...) become numeric (NaN)."""
     import pandas as pd
     from pandas.api.types import is_numeric_dtype
@@ -417,7 +354,7 @@ def _numbers_with_na_markers(df):
         if is_numeric_dtype(col):
             continue
         text = col.astype(str).str.strip().where(col.notna())
-        marker = text.isin(_NA_MARKERS)
+        marker = text.isin(NA_MARKERS)
         rest = text[~marker & text.notna()]
         if not marker.any() or len(rest) == 0:
             continue
