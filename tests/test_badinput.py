@@ -28,11 +28,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from _inprocess import run_in_process
+
+from tests.conftest import IS_ROOT, LABELCLI, run_cli
 
 HERE = Path(__file__).resolve().parent
-LABELCLI = Path(sys.executable).with_name("labelcli")
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 WORKERS = int(os.environ.get("LABELCLI_BADINPUT_WORKERS", "3"))
 MEMORY_LIMIT_KB = 4_000_000  # per subprocess (ulimit -v): a runaway allocation fails instead of swapping the box
 OUT_NAME = {"find-issues": "result.csv", "score": "result.csv", "health": "result.json", "crossval": "result.npy"}
@@ -167,7 +166,8 @@ def _run_one(case: dict, cmd: str, work: Path, in_process: bool = False) -> dict
         argv = argv[:-2]
     shell = f'ulimit -v {MEMORY_LIMIT_KB} 2>/dev/null; exec "$@" {case.get("redirect", "")}'
     if in_process:
-        code, stdout, stderr = run_in_process(argv)
+        code, out_text, stderr = run_cli(argv)
+        stdout = out_text.encode()  # as bytes, like a subprocess's
     else:
         # stdin: the case's bytes, then closed (a writer that stopped); else nothing (like /dev/null)
         feed = {"input": case["stdin"]} if "stdin" in case else {"stdin": subprocess.DEVNULL}

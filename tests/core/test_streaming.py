@@ -1,4 +1,5 @@
-"""Out-of-core (streaming) find_label_issues must equal the in-memory path exactly.
+"""Out-of-core (streaming) find_label_issues must equal the in-memory path exactly (labelcli.outofcore
+over the chunk readers of labelcli.io.chunks, and the partials and merges of labelcli.core.streaming).
 
 Inputs are read in tiny chunks (a few hundred rows, so every pass sees many chunks and every
 class is split across them) from arrays, .npy, Parquet and CSV files; masks, rankings, scores and
@@ -12,7 +13,7 @@ import pytest
 import labelcli as lc
 from labelcli.core import streaming as s
 from labelcli.errors import LabelError
-from labelcli.io import needs_streaming, parse_size, plan_chunk_rows
+from labelcli.io import plan_chunk_rows
 from labelcli.outofcore import (
     find_label_issues_streaming,
     health_summary_streaming,
@@ -177,26 +178,6 @@ def test_errors_name_the_row_in_the_whole_file():
         find_label_issues_streaming(labels, probs, filter_by="nope")
     with pytest.raises(LabelError, match="at least 2 classes"):
         find_label_issues_streaming(np.zeros(2000, dtype=np.int64), probs, chunk_rows=100)
-
-
-def test_parse_size_and_budget():
-    assert parse_size("256MB") == 256 * 10**6
-    assert parse_size("2GB") == 2 * 10**9
-    assert parse_size("1.5GiB") == int(1.5 * 2**30)
-    assert parse_size("512k") == 512_000
-    assert parse_size(12345) == 12345
-    for bad in ("", "lots", "-1GB", "0"):
-        with pytest.raises(LabelError, match="cannot read the size"):
-            parse_size(bad)
-    with pytest.raises(LabelError, match="too small"):
-        plan_chunk_rows(5_000_000, 100, 4, parse_size("100MB"))
-    assert plan_chunk_rows(5_000_000, 100, 4, parse_size("256MB")) >= 10_000
-
-
-def test_needs_streaming(tmp_path):
-    np.save(tmp_path / "p.npy", np.zeros((1000, 10), dtype=np.float32))
-    assert needs_streaming(str(tmp_path / "p.npy"), "50KB")
-    assert not needs_streaming(str(tmp_path / "p.npy"), "1MB")
 
 
 def test_cells_merge_is_order_and_grouping_independent():

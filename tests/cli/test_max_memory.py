@@ -1,6 +1,7 @@
-"""find-issues, score and health stream pred_probs larger than --max-memory, byte for byte.
+"""--max-memory: find-issues, score and health read pred_probs larger than the budget in chunks,
+with outputs identical byte for byte.
 
-Each case runs a command twice in-process (tests/_inprocess.py): loaded whole (the default budget)
+Each case runs a command twice in-process (run_cli, tests/conftest.py): loaded whole (the default budget)
 and streamed (--max-memory 1KB, with LABELCLI_CHUNK_ROWS forcing chunks of a few hundred rows,
 so every pass sees many chunks and every class is split across them), and compares the output
 files (.csv, .parquet, .json) and stdout byte for byte. A spy checks the second run really
@@ -11,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from _inprocess import run_in_process
 from labelcli import outofcore
+from tests.conftest import run_cli
 
 N = 3000
 NAMES = ["cat", "dog", "emu", "fox", "gnu", "yak"]
@@ -62,7 +63,7 @@ def streamed(monkeypatch):
 
 
 def _run(argv, out=None):
-    code, stdout, stderr = run_in_process([str(a) for a in argv])
+    code, stdout, stderr = run_cli([str(a) for a in argv])
     assert code == 0, stderr
     return stdout, (out.read_bytes() if out is not None else None)
 
@@ -150,15 +151,15 @@ def test_a_small_budget_alone_streams(streamed, tmp_path, data):
     assert streamed == []
     assert _run(["find-issues", *inputs, "--out", b, "-q", "--all", "--max-memory", "800KB"], b)[1] == whole
     assert streamed == ["find_label_issues_streaming"]
-    code, _, err = run_in_process(["find-issues", *map(str, inputs), "--max-memory", "300KB"])
+    code, _, err = run_cli(["find-issues", *map(str, inputs), "--max-memory", "300KB"])
     assert code == 2 and err.startswith("Error: --max-memory 300.0KB is too small") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("size", ["0", "-1", "lots", "12XB", "0.0001"])
 @pytest.mark.parametrize("command", ["find-issues", "score", "health"])
 def test_bad_sizes(data, command, size):
-    code, out, err = run_in_process([command, *map(str, npy(data)), "--max-memory", size])
-    assert code == 2 and out == b""
+    code, out, err = run_cli([command, *map(str, npy(data)), "--max-memory", size])
+    assert code == 2 and out == ""
     assert err.startswith("Error: --max-memory: cannot read the size") and err.count("\n") == 1, err
 
 
@@ -174,54 +175,6 @@ def test_multilabel_is_loaded_whole_and_says_so_when_too_large(monkeypatch, stre
     assert _run(["score", *inputs, "--out", a, "-q"], a)[1] == _run(["score", *inputs, "--out", b, "-q", *TINY], b)[1]
     assert streamed == []
     monkeypatch.setattr(memory, "available_memory", lambda: 1000)
-    code, _, err = run_in_process(["score", *map(str, inputs), "-q", *TINY])
+    code, _, err = run_cli(["score", *map(str, inputs), "-q", *TINY])
     assert code == 2 and "needs" in err and "--max-memory reads multi-class pred_probs in chunks, but not" \
         " multi-label data" in err, err
-
-
-# --- the column-wise writers: every table above is written by them; they must equal pandas ------
-
-
-def _tricky_table(n: int = 3000):
-    import pandas as pd
-
-    rng = np.random.default_rng(5)
-    floats = np.concatenate([rng.random(n) * 10.0 ** rng.integers(-30, 30, n),
-                             [0.0, -0.0, 1.0, np.nan, np.inf, -np.inf, 1e-4, 9.9999e-5, 1e10, 1e16, 0.5, 5e-324]])
-    m = len(floats)
-    words = np.array(["a", "b,c", 'q"t', "x\ny", "r\rz", " sp ", "", "ünï", "None", "\\back\x01"], dtype=object)
-    text = words[rng.integers(0, len(words), m)]
-    missing = text.copy()
-    missing[::7] = None
-    return pd.DataFrame({"index": np.arange(m), "given_label": text, "predicted_label": missing,
-                         "label_score": floats, "is_label_issue": rng.random(m) < 0.5,
-                         "small": rng.integers(0, 255, m).astype(np.uint8),
-                         "set": pd.array(np.where(rng.random(m) < 0.3, None, rng.integers(-5, 5, m)), dtype="Int64"),
-                         "obj": pd.Series(missing, dtype=object)})
-
-
-@pytest.mark.parametrize("rows", [1 << 17, 1000])  # one slice of rows, or several
-def test_csv_writer_equals_pandas(tmp_path, monkeypatch, rows):
-    from labelcli.io import textwriters, writers
-
-    monkeypatch.setattr(textwriters, "WRITE_ROWS", rows)
-    df = _tricky_table()
-    assert textwriters.column_kinds(df) is not None  # every column above takes the column-wise path
-    for sub in (df, df.iloc[:0], df.iloc[:1], df[["label_score", "obj"]]):
-        writers.write_table(sub, str(tmp_path / "t.csv"))
-        assert (tmp_path / "t.csv").read_bytes() == sub.to_csv(index=False, lineterminator="\n").encode()
-
-
-@pytest.mark.parametrize("rows", [1 << 17, 1000])
-def test_json_writers_equal_the_record_loop(tmp_path, monkeypatch, rows):
-    from labelcli.io import textwriters, writers
-
-    monkeypatch.setattr(textwriters, "WRITE_ROWS", rows)
-    df = _tricky_table()
-    for sub in (df, df.iloc[:0], df.iloc[:1], df[["given_label"]]):
-        records = [textwriters.dump_json(r) for r in writers.json_records(sub)]
-        writers.write_table(sub, str(tmp_path / "t.json"))
-        writers.write_table(sub, str(tmp_path / "t.jsonl"))
-        assert (tmp_path / "t.json").read_text("utf-8") == "[" + "".join(
-            ("\n" if i == 0 else ",\n") + r for i, r in enumerate(records)) + "\n]\n"
-        assert (tmp_path / "t.jsonl").read_text("utf-8") == "".join(r + "\n" for r in records)

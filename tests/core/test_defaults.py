@@ -7,7 +7,7 @@
   test_current_profiles, which pins them.
 - CLEANLAB is cleanlab 2.9's own defaults (read from its signatures), and compat="cleanlab"
   reproduces cleanlab's default outputs (multi-class and multi-label) on small fixtures; the full
-  comparison is test_conformance.py / test_multilabel_core.py.
+  comparison is tests/test_conformance*.py.
 - The adjusted margin by hand, and a planted-noise check that the default filter finds label
   errors about as well as cleanlab's default (F1 within 0.02 on average over seeds).
 Properties of the adjusted margin (ranges, permutations, dtypes, the flag count) are in

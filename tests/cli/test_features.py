@@ -1,24 +1,17 @@
 """Feature-space checks through the CLI: find-issues --features, health --features gates,
-score --method importance. The core's quality is checked in test_neighbors.py / test_coreset.py;
+score --method importance. The core's quality is checked in tests/core/test_neighbors.py and test_coreset.py;
 here: the table contract, the report sections, the gates and bad input, on the digits sample with
 planted duplicates (exact and with conflicting labels) and outliers (uniform noise images)."""
 from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from labelcli.cli import app, main
 from labelcli.core.featurecheck import check_features
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "sample_data"
-runner = CliRunner()
+from tests.conftest import SAMPLE, assert_one_error_line, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +33,11 @@ def planted(tmp_path_factory):
             "X": X, "Y": Y, "P": P}
 
 
-def run(*args):
-    r = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    return r
-
-
 def test_find_issues_with_features_table_and_sections(planted, tmp_path):
     d = planted["dir"]
     out = tmp_path / "t.csv"
-    r = run("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "--out", out)
-    assert r.exit_code == 0, r.stderr
+    r = run_cli("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "--out", out)
+    assert r.code == 0, r.stderr
     for title in ("feature-space checks", "near duplicates whose labels disagree", "outliers", "near duplicates (same"):
         assert title in r.stderr
     t = pd.read_csv(out)
@@ -74,13 +62,13 @@ def test_find_issues_with_features_table_and_sections(planted, tmp_path):
 
 def test_find_issues_features_top_per_type_and_json(planted):
     d = planted["dir"]
-    r = run("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "--top", "3", "--out", "-",
-            "-q")
+    r = run_cli("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "--top", "3", "--out", "-",
+                "-q")
     t = pd.read_csv(io.StringIO(r.stdout))
     first = t["issue_type"].str.split(",").str[0]
     assert first.value_counts().max() <= 3 and set(first) == {"label", "conflicting_duplicate", "outlier",
-                                                               "near_duplicate"}
-    r = run("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "-q", "--format", "json")
+                                                              "near_duplicate"}
+    r = run_cli("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "-q", "--format", "json")
     doc = json.loads(r.stdout)["features"]
     feats = check_features(planted["X"], planted["Y"], 10)
     assert doc["num_outliers"] == int(feats.outliers.is_outlier.sum())
@@ -96,9 +84,9 @@ def test_find_issues_features_multilabel_and_deterministic(planted, tmp_path):
     outs = []
     for i in range(2):
         out = tmp_path / f"m{i}.csv"
-        r = run("find-issues", "-l", tmp_path / "tags.npy", "-p", tmp_path / "tp.npy", "-x", d / "x.npy",
-                "-q", "--out", out)
-        assert r.exit_code == 0, r.stderr
+        r = run_cli("find-issues", "-l", tmp_path / "tags.npy", "-p", tmp_path / "tp.npy", "-x", d / "x.npy",
+                    "-q", "--out", out)
+        assert r.code == 0, r.stderr
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
     t = pd.read_csv(tmp_path / "m0.csv")
@@ -110,31 +98,31 @@ def test_health_feature_gates(planted, tmp_path):
     d = planted["dir"]
     base = ["health", "-l", d / "y.npy", "-p", d / "p.npy", "-x", d / "x.npy", "-q"]
     out = tmp_path / "h.json"
-    assert run(*base, "--out", out).exit_code == 0
+    assert run_cli(*base, "--out", out).code == 0
     f = json.loads(out.read_text())["features"]
     assert 0 < f["duplicate_rate"] < 0.02 and 0 < f["outlier_rate"] < 0.1
-    r = run(*base, "--fail-above-duplicates", f"{f['duplicate_rate'] / 2:.5f}")
-    assert r.exit_code == 1 and "duplicate rate" in r.stderr
-    assert run(*base, "--fail-above-duplicates", "0.5", "--fail-above-outliers", "0.5").exit_code == 0
-    r = run(*base, "--fail-above-outliers", "0.001")
-    assert r.exit_code == 1 and "outlier rate" in r.stderr
+    r = run_cli(*base, "--fail-above-duplicates", f"{f['duplicate_rate'] / 2:.5f}")
+    assert r.code == 1 and "duplicate rate" in r.stderr
+    assert run_cli(*base, "--fail-above-duplicates", "0.5", "--fail-above-outliers", "0.5").code == 0
+    r = run_cli(*base, "--fail-above-outliers", "0.001")
+    assert r.code == 1 and "outlier rate" in r.stderr
     # A class far below its expected share trips --fail-on-imbalance.
     y = planted["Y"].copy()
     keep = (y != 3) | (np.cumsum(y == 3) <= 4)
     for name, arr in (("yi", y[keep]), ("pi", planted["P"][keep]), ("xi", planted["X"][keep])):
         np.save(tmp_path / f"{name}.npy", arr)
-    r = run("health", "-l", tmp_path / "yi.npy", "-p", tmp_path / "pi.npy", "-x", tmp_path / "xi.npy", "-q",
-            "--fail-on-imbalance")
-    assert r.exit_code == 1 and "class imbalance: 3" in r.stderr
+    r = run_cli("health", "-l", tmp_path / "yi.npy", "-p", tmp_path / "pi.npy", "-x", tmp_path / "xi.npy", "-q",
+                "--fail-on-imbalance")
+    assert r.code == 1 and "class imbalance: 3" in r.stderr
 
 
 def test_score_importance_review_list(tmp_path):
     errors = np.load(SAMPLE / "digits_is_error.npy")
     labels = np.load(SAMPLE / "digits_labels.npy")
     out = tmp_path / "review.csv"
-    r = run("score", "--method", "importance", "-x", SAMPLE / "digits_features.npy", "-l", SAMPLE / "digits_labels.npy",
-            "-p", SAMPLE / "digits_pred_probs.npy", "--class", "8", "--top", "20", "--out", out)
-    assert r.exit_code == 0, r.stderr
+    r = run_cli("score", "--method", "importance", "-x", SAMPLE / "digits_features.npy", "-l", SAMPLE / "digits_labels.npy",
+                "-p", SAMPLE / "digits_pred_probs.npy", "--class", "8", "--top", "20", "--out", out)
+    assert r.code == 0, r.stderr
     assert "Classes the model confuses most" in r.stderr
     t = pd.read_csv(out)
     assert list(t.columns) == ["index", "given_label", "predicted_label", "importance", "review_rank"]
@@ -145,16 +133,13 @@ def test_score_importance_review_list(tmp_path):
     assert found > 2 * base
 
 
-def test_feature_bad_input(planted, tmp_path, capsys):
+def test_feature_bad_input(planted, tmp_path):
     d = planted["dir"]
 
     def err(*args):
-        with pytest.raises(SystemExit) as e:
-            main([str(a) for a in args])
-        assert e.value.code == 2
-        lines = capsys.readouterr().err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("Error: "), lines
-        return lines[0]
+        code, _, stderr = run_cli(*args)
+        assert code == 2
+        return assert_one_error_line(stderr)
 
     x = planted["X"].copy()
     x[5, 3] = np.nan

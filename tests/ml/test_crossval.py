@@ -1,17 +1,14 @@
 """Tests for labelcli.ml.crossval (out-of-sample pred_probs) and the shipped sample_data files."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from labelcli.ml.crossval import MODELS, CrossValResult, _fold_probs, cross_val_pred_probs, make_model
 from labelcli.errors import LabelError
-
-SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
-CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+from labelcli.ml.crossval import MODELS, CrossValResult, _fold_probs, cross_val_pred_probs, make_model
+from tests.conftest import DIGIT_NAMES as CLASS_NAMES
+from tests.conftest import SAMPLE
 
 
 @pytest.fixture(scope="module")

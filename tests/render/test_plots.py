@@ -1,4 +1,4 @@
-"""labelcli.plots: every figure renders to a real PNG of a sensible size; image scaling; missing
+"""labelcli.render.plots: every figure renders to a real PNG of a sensible size; image scaling; missing
 matplotlib is a clear error."""
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labelcli.io import images
-from labelcli.render import plots
 from labelcli.errors import LabelError
+from labelcli.render import plots
 
 NAMES = [f"class_{i}" for i in range(10)]
 
@@ -105,18 +104,6 @@ def test_display_scaling():
     assert plots.display_range([np.array([[True, False]])]) == (0.0, 1.0)
     grey = plots.to_display(np.zeros((4, 4, 1)), 0.0, 1.0)
     assert grey.shape == (4, 4)
-
-
-def test_read_image_file(tmp_path):
-    from matplotlib import image as mpimg
-
-    a = np.linspace(0, 1, 12).reshape(3, 4)
-    mpimg.imsave(tmp_path / "a.png", a, cmap="gray")
-    got = images.read_image_file(str(tmp_path / "a.png"))
-    assert got.shape[:2] == (3, 4) and got.min() >= 0 and got.max() <= 1
-    Image.fromarray(np.full((6, 5, 3), 255, dtype=np.uint8)).save(tmp_path / "b.jpg")
-    got = images.read_image_file(str(tmp_path / "b.jpg"))
-    assert got.shape == (6, 5, 3) and got.max() == pytest.approx(1.0, abs=0.02)
 
 
 def test_missing_matplotlib_is_a_clear_error(monkeypatch):

@@ -28,12 +28,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from labelcli.io import writers
 from labelcli.errors import LabelError
-from labelcli.io import write_array, write_json, write_table
+from labelcli.io import write_array, write_json, write_table, writers
+from tests.conftest import IS_ROOT, LABELCLI
 
-LABELCLI = Path(sys.executable).with_name("labelcli")
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 TEMP = re.compile(r"^\.(?P<target>.+)\.labelcli-(?P<pid>\d+)-[A-Za-z0-9_]+\.tmp$")
 DF = pd.DataFrame({"index": [2, 0, 1], "given_label": ["a", "b", "a"], "predicted_label": ["b", "b", "a"],
                    "label_score": [0.1, 0.5, 0.9], "is_label_issue": [True, False, False]})
