@@ -79,7 +79,7 @@ def _multilabel_options(filter_by, method, aggregation):
 def crossval(
     features: Annotated[str, typer.Option("--features", "-x", help="Features / embeddings, N x D.")],
     labels: Labels,
-    out: Annotated[str, typer.Option("--out", "-o", help="pred_probs output (.npy/.csv/.parquet; tables get class-named columns).")],
+    out: Annotated[str, typer.Option("--out", "-o", help="pred_probs output (.npy/.csv/.parquet/.pq; tables get class-named columns).")],
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0, classes: Classes = None,
     label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None,
     multi_label: MultiLabel = None, label_sep: LabelSep = ",",

@@ -91,7 +91,7 @@ def _captions(rows, labels, issues, classes) -> list[str]:
 
 def fix_cmd(
     labels: Labels,
-    out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.json/.jsonl table, .npy, or '-'.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.pq/.json/.jsonl table, .npy, or '-'.")],
     decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep), new_label.")] = None,
     issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
