@@ -131,6 +131,72 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
     assert writers.remove_stale_temp_files(str(tmp_path / "y.csv")) == [other_target.name]
 
 
+# ------------------------------------------------------------------- the report folder, same writer
+# Drift bug (issue #13): the HTML report had its own atomic writer, with other temp names, that no
+# later run ever cleaned up after a crash. `report` now writes every file through write_folder,
+# i.e. the writer above: same temp names, the same clean-up of dead runs' leftovers, index.html last.
+
+
+def _report(out: Path, *extra):
+    from tests.conftest import SAMPLE_NPY, run_cli
+
+    return run_cli("report", *SAMPLE_NPY, "--top", 4, "-q", "--out", out, *extra)
+
+
+def test_write_folder_writes_each_file_atomically_index_last(tmp_path, monkeypatch):
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: renamed.append((src, dst)) or real_replace(src, dst))
+    folder = tmp_path / "rep"
+    written = writers.write_folder(str(folder), {"a.png": b"A", "b.png": b"B", "index.html": b"<html>"})
+    assert written == [str(folder / n) for n in ("a.png", "b.png", "index.html")]
+    assert [os.path.basename(d) for _, d in renamed] == ["a.png", "b.png", "index.html"]
+    for src, dst in renamed:  # the one writer's temp names, next to the target
+        m = TEMP.match(os.path.basename(src))
+        assert m and m["target"] == os.path.basename(dst) and os.path.dirname(src) == str(folder), src
+    assert (folder / "index.html").read_bytes() == b"<html>" and temp_files(folder) == []
+
+
+def test_report_is_written_by_the_one_writer(tmp_path, monkeypatch):
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda src, dst: renamed.append((src, dst)) or real_replace(src, dst))
+    out = tmp_path / "rep"
+    r = _report(out)
+    assert r.code == 0, r.stderr
+    names = [os.path.basename(d) for _, d in renamed]
+    assert names[-1] == "index.html" and set(names) == set(os.listdir(out)), names
+    assert all(TEMP.match(os.path.basename(src)) for src, _ in renamed)
+
+
+def test_report_failing_half_way_leaves_no_temp_file_and_no_index(tmp_path, monkeypatch):
+    calls = []
+
+    def disk_full_on_the_third_file(fd):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full_on_the_third_file)
+    out = tmp_path / "rep"
+    r = _report(out)
+    assert r.code == 2 and r.stderr.count("\n") == 1 and "could not write" in r.stderr, r.stderr
+    assert "No space left" in r.stderr
+    assert temp_files(out) == [] and not (out / "index.html").exists()
+
+
+def test_report_removes_temp_files_left_by_a_killed_report(tmp_path):
+    out = tmp_path / "rep"
+    out.mkdir()
+    dead = _dead_pid()
+    stale = [out / f".index.html.labelcli-{dead}-abc123.tmp", out / f".noise_matrix.png.labelcli-{dead}-x1.tmp"]
+    for p in stale:
+        p.write_bytes(b"partial")
+    r = _report(out)
+    assert r.code == 0, r.stderr
+    assert temp_files(out) == [] and (out / "index.html").exists()
+
+
 # --------------------------------------------------------------------------- read-only and symlinks
 
 
