@@ -178,3 +178,26 @@ def test_multilabel_is_loaded_whole_and_says_so_when_too_large(monkeypatch, stre
     code, _, err = run_cli(["score", *map(str, inputs), "-q", *TINY])
     assert code == 2 and "needs" in err and "--max-memory reads multi-class pred_probs in chunks, but not" \
         " multi-label data" in err, err
+
+
+def test_one_byte_format_for_the_budget_in_every_message(monkeypatch, tmp_path, data):
+    """Drift bug (issue #13): two formatters described one budget (--max-memory 10MB was echoed as
+    "9.5 MiB" by one message and "10.0MB" by the other). Every message now formats sizes with
+    labelcli.io.format_bytes, in the decimal units --max-memory takes, so a size in a message can
+    be given back to --max-memory."""
+    from labelcli.io import format_bytes, memory, parse_size
+
+    inputs = [*map(str, npy(data)), "-q"]
+    # The file would fit 10MB loaded whole, but (patched) memory is nearly full: the hint echoes the budget.
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)
+    code, _, err = run_cli(["score", *inputs, "--max-memory", "10MB"])
+    assert code == 2 and "a smaller --max-memory (now 10.0MB) reads it in chunks" in err, err
+    monkeypatch.undo()
+    # Streamed, but the budget cannot hold the per-row results: the same format, and "at least"
+    # names a size that --max-memory reads back.
+    code, _, err = run_cli(["find-issues", *inputs, "--max-memory", "50KB"])
+    assert code == 2 and err.startswith("Error: --max-memory 50.0KB is too small"), err
+    need = err.rsplit("give at least ", 1)[1].strip()
+    assert format_bytes(parse_size(need)) == need
+    for unit in ("KiB", "MiB", "GiB", " bytes in memory"):
+        assert unit not in err
