@@ -88,6 +88,9 @@ def _release(mm: mmap.mmap, start: int, length: int) -> None:
 
 
 class ParquetReader(ProbsReader):
+    """A Parquet file's ``columns`` (in class order) in record batches; a row group is decoded
+    whole, so write files with row groups smaller than the budget."""
+
     def __init__(self, path: str, columns: list[str]):
         import pyarrow.parquet as pq
 
