@@ -38,7 +38,8 @@ def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dic
     import tracemalloc
 
     import labelcli
-    from labelcli.outofcore import find_label_issues_streaming, parse_size, plan_chunk_rows
+    from labelcli.io import parse_size, plan_chunk_rows
+    from labelcli.outofcore import find_label_issues_streaming
 
     import pyarrow.parquet  # noqa: F401  (imported before the baseline, as the CLI would)
 

@@ -1,11 +1,15 @@
-"""The one user-facing error type."""
+"""The one user-facing error type, and the exit codes of the command line."""
+from __future__ import annotations
+
+from enum import IntEnum
 
 
-class LabelError(Exception):
+class LabelError(ValueError):
     """A problem with the user's input or options.
 
     The message is a single line that names the file, column or row and says what to do.
-    The CLI prints it as ``Error: <message>`` on stderr and exits with code 2.
+    The CLI prints it as ``Error: <message>`` on stderr and exits with code 2. It is a
+    ``ValueError``, so code written for cleanlab (which raises ValueError on bad input) catches it.
     """
 
     def __init__(self, message: str):
@@ -14,3 +18,12 @@ class LabelError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ExitCode(IntEnum):
+    """The exit codes of ``labelcli`` (README: Exit codes)."""
+
+    OK = 0  # success
+    GATE = 1  # a quality gate tripped (health --fail-above, find-issues --fail-on-issues)
+    BAD_INPUT = 2  # bad usage or bad input: one "Error:" line on stderr
+    INTERNAL = 3  # a bug: rerun with --debug for the traceback

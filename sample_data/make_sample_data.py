@@ -14,7 +14,7 @@ How it is made
 2. Choose which rows to corrupt: ``numpy.random.default_rng(0)`` picks 9 rows of every class
    (class by class, 0 to 9), 90 rows in all (5.0% of 1,797).
 3. Choose each corrupted row's new label by *confusion-driven noise*: fit
-   ``labelcli.crossval.cross_val_pred_probs(features, true_labels, model='logreg', folds=5, seed=0)``
+   ``labelcli.ml.crossval.cross_val_pred_probs(features, true_labels, model='logreg', folds=5, seed=0)``
    and give the row the class that this out-of-sample model finds most probable among the nine
    wrong classes for that very image (e.g. a 1 that looks a bit like a 7 becomes "seven"). This is
    the kind of mistake a human annotator makes, and it is harder to detect than uniform noise.
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_digits
 
-from labelcli.crossval import cross_val_pred_probs
+from labelcli.ml.crossval import cross_val_pred_probs
 
 SEED = 0
 ERRORS_PER_CLASS = 9

@@ -6,17 +6,16 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-pytest.importorskip("cleanlab")
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 LABEL_ERRORS = ROOT.parent / "shared" / "data" / "label-errors" / "mnist"
 
 
 def test_quick_run_writes_report_and_json(tmp_path):
+    pytest.importorskip("cleanlab")  # the benchmark runs cleanlab beside labelcli
     benchmarks = ["planted"] + (["label-errors"] if LABEL_ERRORS.is_dir() else [])
     md, js = tmp_path / "ACCURACY.md", tmp_path / "results.json"
     env = {**os.environ, "ACCURACY_CACHE_DIR": str(tmp_path / "cache")}

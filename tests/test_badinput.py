@@ -28,11 +28,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from _inprocess import run_in_process
+
+from tests.conftest import IS_ROOT, LABELCLI, run_cli
 
 HERE = Path(__file__).resolve().parent
-LABELCLI = Path(sys.executable).with_name("labelcli")
-IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 WORKERS = int(os.environ.get("LABELCLI_BADINPUT_WORKERS", "3"))
 MEMORY_LIMIT_KB = 4_000_000  # per subprocess (ulimit -v): a runaway allocation fails instead of swapping the box
 OUT_NAME = {"find-issues": "result.csv", "score": "result.csv", "health": "result.json", "crossval": "result.npy"}
@@ -167,7 +166,8 @@ def _run_one(case: dict, cmd: str, work: Path, in_process: bool = False) -> dict
         argv = argv[:-2]
     shell = f'ulimit -v {MEMORY_LIMIT_KB} 2>/dev/null; exec "$@" {case.get("redirect", "")}'
     if in_process:
-        code, stdout, stderr = run_in_process(argv)
+        code, out_text, stderr = run_cli(argv)
+        stdout = out_text.encode()  # as bytes, like a subprocess's
     else:
         # stdin: the case's bytes, then closed (a writer that stopped); else nothing (like /dev/null)
         feed = {"input": case["stdin"]} if "stdin" in case else {"stdin": subprocess.DEVNULL}
@@ -315,7 +315,7 @@ def test_corpus_is_small():
 
 # ------------------------------------------------------------------------------ resource limits
 # The in-memory readers refuse, before allocating, a file that needs more memory than there is
-# (labelcli/_readers.py); the message points at --max-memory, the out-of-core path.
+# (labelcli/io/readers.py); the message points at --max-memory, the out-of-core path.
 
 
 def _no_allocation(monkeypatch):
@@ -333,22 +333,22 @@ def _no_allocation(monkeypatch):
 def test_npy_larger_than_memory_is_refused_before_allocation(tmp_path, monkeypatch):
     import numpy as np
 
-    from labelcli import _readers, _tables
+    from labelcli.io import memory, readers
     from labelcli.errors import LabelError
 
     path = tmp_path / "p.npy"
     np.save(path, np.zeros((4096, 64)))  # 2 MiB, complete
-    monkeypatch.setattr(_readers, "available_memory", lambda: 1 << 20)
+    monkeypatch.setattr(memory, "available_memory", lambda: 1 << 20)
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError) as e:
-        _tables.read_table(str(path))
+        readers.read_table(str(path))
     msg = str(e.value)
-    assert "p.npy" in msg and "(4096, 64)" in msg and "2.0 MiB" in msg and "--max-memory" in msg
+    assert "p.npy" in msg and "(4096, 64)" in msg and "2.1MB" in msg and "--max-memory" in msg
     assert "truncated" not in msg
 
 
 def test_npy_header_claiming_terabytes(tmp_path, monkeypatch):
-    from labelcli import _tables
+    from labelcli.io import readers
     from labelcli.errors import LabelError
 
     path = tmp_path / "huge.npy"
@@ -356,9 +356,9 @@ def test_npy_header_claiming_terabytes(tmp_path, monkeypatch):
     assert path.stat().st_size < 256
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError) as e:
-        _tables.read_table(str(path))
+        readers.read_table(str(path))
     msg = str(e.value)
-    assert "(1000000000000, 10)" in msg and "72.8 TiB" in msg and "--max-memory" in msg
+    assert "(1000000000000, 10)" in msg and "80.0TB" in msg and "--max-memory" in msg
     assert "truncated" in msg  # the file also lacks the data
 
 
@@ -366,7 +366,7 @@ def test_npy_header_claiming_terabytes(tmp_path, monkeypatch):
 def test_truncated_npy_says_so(tmp_path, monkeypatch, body):
     import numpy as np
 
-    from labelcli import _tables
+    from labelcli.io import readers
     from labelcli.errors import LabelError
 
     full = tmp_path / "full.npy"
@@ -377,46 +377,50 @@ def test_truncated_npy_says_so(tmp_path, monkeypatch, body):
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError, match=rf"cut.npy: could not read as \.npy: the file is truncated: .*\(30, 3\)"
                                          rf" float64 \(720 bytes\) but only {body} bytes"):
-        _tables.read_table(str(cut))
+        readers.read_table(str(cut))
 
 
 def test_parquet_larger_than_memory_is_refused_before_reading(tmp_path, monkeypatch):
     import numpy as np
     import pandas as pd
 
-    from labelcli import _readers, _tables
+    from labelcli.io import memory, readers
     from labelcli.errors import LabelError
 
     path = tmp_path / "t.parquet"
     pd.DataFrame({"label": np.arange(50_000) % 3, "a": 0.5, "b": 0.5}).to_parquet(path, index=False)
-    monkeypatch.setattr(_readers, "available_memory", lambda: 100_000)
+    monkeypatch.setattr(memory, "available_memory", lambda: 100_000)
     _no_allocation(monkeypatch)
     with pytest.raises(LabelError, match=r"t.parquet: the Parquet table \(50,000 rows x 3 columns\) needs"
-                                         r" 1.1 MiB in memory, more than the 97.7 KiB available; use --max-memory"):
-        _tables.read_table(str(path))
+                                         r" 1.2MB in memory, more than the 100.0KB available; use --max-memory"):
+        readers.read_table(str(path))
 
 
 def test_csv_larger_than_memory_is_refused(tmp_path, monkeypatch):
-    from labelcli import _readers, _tables
+    from labelcli.io import memory, readers
     from labelcli.errors import LabelError
 
     path = tmp_path / "t.csv"
     path.write_bytes(corpus.CLEAN_CSV * 10)
-    monkeypatch.setattr(_readers, "available_memory", lambda: 1000)
-    with pytest.raises(LabelError, match="t.csv: the CSV file needs .* than the 1000 bytes available; use --max-memory"):
-        _tables.read_table(str(path))
+    monkeypatch.setattr(memory, "available_memory", lambda: 1000)
+    with pytest.raises(LabelError, match="t.csv: the CSV file needs .* than the 1.0KB available; use --max-memory"):
+        readers.read_table(str(path))
 
 
 def test_available_memory_respects_ulimit():
-    code = "from labelcli._tables import available_memory as a; print(a())"
+    code = "from labelcli.io.memory import available_memory as a; print(a())"
     p = subprocess.run(["bash", "-c", f'ulimit -v 2000000 && exec "{sys.executable}" -c "{code}"'],
                        capture_output=True, timeout=60)
     assert p.returncode == 0, p.stderr.decode()
     assert 0 < int(p.stdout) <= 2_000_000 * 1024
 
 
-def test_human_bytes():
-    from labelcli._tables import human_bytes
+def test_format_bytes():
+    """One byte formatter for every message (the memory budget included): decimal units, as
+    --max-memory takes them, so a size in a message can be given back to --max-memory."""
+    from labelcli.io.memory import format_bytes, parse_size
 
-    assert [human_bytes(n) for n in (0, 1023, 1024, 1536, 5 << 30, 80 * 10**12)] == [
-        "0 bytes", "1023 bytes", "1.0 KiB", "1.5 KiB", "5.0 GiB", "72.8 TiB"]
+    assert [format_bytes(n) for n in (0, 999, 1000, 1536, 999_949, 5 << 30, 80 * 10**12)] == [
+        "0 bytes", "999 bytes", "1.0KB", "1.5KB", "999.9KB", "5.4GB", "80.0TB"]
+    for n in (1000, 1536, 300_000, 2_000_000_000):
+        assert abs(parse_size(format_bytes(n)) - n) <= 0.05 * n

@@ -19,7 +19,6 @@ import io
 import os
 import random
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -30,13 +29,12 @@ from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from _inprocess import run_in_process
 
 from labelcli.errors import LabelError
-from labelcli.io import load_inputs
+from labelcli.io import open_dataset
+from tests.conftest import LABELCLI, run_cli
 
 BUDGET = float(os.environ.get("LABELCLI_FUZZ_SECONDS", "20"))
-LABELCLI = Path(sys.executable).with_name("labelcli")
 N, K = 24, 3
 
 
@@ -150,9 +148,9 @@ def _inputs(folder: Path, target: str, data: bytes) -> tuple[str, str]:
 
 
 def check_loader(labels: str, probs: str) -> str:
-    """load_inputs must return, or raise a one-line LabelError naming a file."""
+    """open_dataset must return, or raise a one-line LabelError naming a file."""
     try:
-        load_inputs(labels, probs)
+        open_dataset(labels, probs)
         return "ok"
     except LabelError as e:
         msg = str(e)
@@ -167,7 +165,7 @@ def check_cli(labels: str, probs: str, out_dir: Path, cmd: str = "find-issues") 
     for f in out_dir.iterdir():
         f.unlink()
     target = out_dir / ("r.json" if cmd == "health" else "r.csv")
-    code, _, err = run_in_process([cmd, "-l", labels, "-p", probs, "-q", "--out", str(target)])
+    code, _, err = run_cli([cmd, "-l", labels, "-p", probs, "-q", "--out", str(target)])
     if code == 0:
         if not target.is_file():
             raise Crash("exit 0 without the output file")

@@ -566,13 +566,9 @@ def test_low_adjusted_margin_ties_go_to_the_earlier_row():
 
 
 def _cli(args):
-    from typer.testing import CliRunner
+    from tests.conftest import cli_ok
 
-    from labelcli.cli import app
-
-    r = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert r.exit_code == 0, r.output
-    return r
+    return cli_ok(*args)
 
 
 @pytest.mark.parametrize("seed, n, k", [(0, 200, 4), (1, 57, 2), (2, 120, 7)])

@@ -14,8 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("cleanlab")
-
 DATASETS = ("mnist", "cifar10", "imdb", "20news")
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "real_data.py"
 
@@ -34,6 +32,8 @@ def _evaluate(dataset: str, root: Path) -> dict:
 
 @pytest.fixture(params=DATASETS)
 def result(request, label_errors_dir) -> dict:
+    """The benchmark's figures for one dataset (cleanlab's run included: tests using them need it)."""
+    pytest.importorskip("cleanlab")
     if not (label_errors_dir / request.param).is_dir():
         pytest.skip(f"{request.param} not found in {label_errors_dir}")
     return _evaluate(request.param, label_errors_dir)

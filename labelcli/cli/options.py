@@ -1,0 +1,109 @@
+"""Options shared by the labelcli commands, and the checks and loading every command does first.
+
+labelcli.cli.detect and labelcli.cli.review both import from here (so neither imports the other's
+helpers). Nothing heavy at import time (labelcli --help stays fast): labelcli.io (numpy) and the
+libraries are imported inside the functions.
+"""
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+
+from labelcli.errors import LabelError
+
+# --- options shared by the commands that read data ---------------------------------------------
+Labels = Annotated[str, typer.Option("--labels", "-l", help="Labels file (.npy/.csv/.parquet, '-' = CSV on stdin).")]
+PredProbs = Annotated[Optional[str], typer.Option("--pred-probs", "-p", help="Out-of-sample predicted probabilities, N x K.")]
+Features = Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (cross-validated into pred_probs when --pred-probs is absent).")]
+Classes = Annotated[Optional[str], typer.Option("--classes", help="Class names in column order, comma-separated: cat,dog,bird.")]
+LabelCol = Annotated[str, typer.Option("--label-col", help="Label column in a table.")]
+ProbPrefix = Annotated[Optional[str], typer.Option("--prob-prefix", help="Only columns starting with this are pred_probs; the rest of the name is the class.")]
+FeaturePrefix = Annotated[Optional[str], typer.Option("--feature-prefix", help="Only columns starting with this are features.")]
+Normalize = Annotated[bool, typer.Option("--normalize", help="Rescale pred_probs rows that do not sum to 1 (e.g. float16 files).")]
+Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Output file (.csv/.parquet/.pq/.json/.jsonl), '-' = CSV on stdout.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No report, no progress bar.")]
+Format = Annotated[str, typer.Option("--format", help="'text' (report only) or 'json' (also a JSON summary on stdout).")]
+Seed = Annotated[int, typer.Option("--seed", help="Seed for cross-validation folds and models.")]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")]
+Model = Annotated[str, typer.Option("--model", "-m", help="logreg, hgb, rf, knn, or package.module:Class (scikit-learn API).")]
+Folds = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
+MultiLabel = Annotated[Optional[bool], typer.Option("--multi-label/--multi-class", help="Force the task (default: multi-label when the labels are lists, 'a,b' tags or a 0/1 matrix).", show_default=False)]
+LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separator of the tags in a CSV cell (an empty cell = no tag).")]
+Aggregation = Annotated[Optional[str], typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: softmin (default), exponential_moving_average (cleanlab's default), min, mean.", show_default=False)]
+Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
+Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
+K = Annotated[int, typer.Option("--k", help="With --features: neighbours per example for outliers and duplicates.")]
+Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine or euclidean distance.")]
+DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
+OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
+Compat = Annotated[Optional[str], typer.Option("--compat", metavar="cleanlab", help="'cleanlab': every option you leave unset takes cleanlab 2.9's default instead of labelcli's (see README: Defaults).", show_default=False)]
+MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Memory budget, e.g. 2GB or 512MB (default: half the physical memory, or what is available if less). Multi-class pred_probs larger than that are read in chunks, with identical results.", show_default=False)]
+
+
+def check_format(fmt: str, out: str | None) -> bool:
+    """--format text|json; True for json (which then owns stdout)."""
+    if fmt not in ("text", "json"):
+        raise LabelError(f"--format must be 'text' or 'json', got '{fmt}'")
+    if fmt == "json" and out == "-":
+        raise LabelError("--out - and --format json both write to stdout; choose one")
+    return fmt == "json"
+
+
+def compat_profile(compat):
+    """The defaults profile of --compat (an unknown value is a usage error, exit 2)."""
+    from labelcli.core.defaults import PROFILES, defaults
+
+    if compat is not None and compat not in PROFILES:
+        raise LabelError(f"--compat '{compat}' is not one of: {', '.join(PROFILES)}")
+    return defaults(compat)
+
+
+def choice(value: str, choices, option: str) -> str:
+    """Check an option's value up front (before any loading or cross-validation)."""
+    if value not in choices:
+        raise LabelError(f"{option} '{value}' is not one of: {', '.join(choices)}")
+    return value
+
+
+def check_top(top: int | None) -> None:
+    """--top N needs N >= 1."""
+    if top is not None and top < 1:
+        raise LabelError(f"--top must be at least 1, got {top}")
+
+
+def memory_budget(text: str | None) -> int:
+    """Bytes from --max-memory; by default half the physical memory, or what is available if less."""
+    from labelcli.io import memory
+
+    if text is None:
+        avail = memory.available_memory()
+        return min(memory.default_max_memory(), avail) if avail else memory.default_max_memory()
+    try:
+        return memory.parse_size(text)
+    except LabelError as e:
+        raise LabelError(f"--max-memory: {e}") from None
+
+
+def print_json(doc) -> None:
+    """The --format json summary on stdout."""
+    from labelcli.io import write_stdout
+
+    text = json.dumps(doc, indent=2) + "\n"
+    write_stdout(lambda out: out.write(text))  # a closed stdout or a full disk: LabelError, exit 2
+
+
+def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
+         quiet=False, multi_label=None, label_sep=",", max_memory: int | None = None):
+    """io.open_dataset, with its note on stderr. max_memory (bytes): the command can read
+    pred_probs larger than that in chunks (Dataset.pred_probs_chunks); None: everything is loaded."""
+    from labelcli.io import open_dataset
+    from labelcli.render import terminal
+
+    ds = open_dataset(labels, pred_probs, features, classes=classes, label_col=label_col,
+                      prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
+                      multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
+    if ds.note:
+        terminal.note(terminal.console(quiet), f"{ds.note} (force with --multi-label / --multi-class)")
+    return ds

@@ -1,0 +1,295 @@
+"""The review loop on the command line: `report` (HTML with plots and an image gallery), `fix`
+(apply review decisions or an automatic policy) and `evaluate` (did cleaning help?).
+
+Registered on the app by labelcli.cli.app; the shared options and first checks come from
+labelcli.cli.options. Files are read and written by labelcli.io, shown by labelcli.render; heavy
+libraries are imported inside the commands.
+"""
+from __future__ import annotations
+
+import os
+from typing import Annotated, Optional
+
+import typer
+
+from labelcli.cli.options import (
+    Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize, PredProbs, ProbPrefix,
+    Quiet, Seed, check_format, choice, compat_profile, load, print_json,
+)
+from labelcli.errors import LabelError
+
+GALLERY_MAX = 128  # thumbnails at most, whatever --top says
+
+
+# ------------------------------------------------------------------------------------- report
+
+
+def report_cmd(
+    labels: Labels,
+    pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Out-of-sample predicted probabilities, N x K.")],
+    out: Annotated[str, typer.Option("--out", "-o", help="Report folder (created if missing; its parent must exist).")],
+    images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
+    image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
+    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery.")] = 32,
+    filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_adjusted_margin).", show_default=False)] = None,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default adjusted_margin).", show_default=False)] = None,
+    classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
+    normalize: Normalize = False, compat: Compat = None, quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
+) -> None:
+    """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery)."""
+    from labelcli import io
+    from labelcli.core.filtering import FILTERS, find_label_issues
+    from labelcli.core.health import health_summary
+    from labelcli.core.ranking import METHODS
+    from labelcli.core.validate import check_classes_present
+    from labelcli.render import html, plots, terminal
+
+    as_json = check_format(format, None)
+    compat_profile(compat)
+    if filter_by is not None:
+        choice(filter_by, FILTERS, "--filter-by")
+    if rank_by is not None:
+        choice(rank_by, METHODS, "--rank-by")
+    if top < 1:
+        raise LabelError(f"--top must be at least 1, got {top}")
+    plots.require_matplotlib()  # fail now, not after the work
+    io.check_output_folder(out, [labels, pred_probs, images], names=html.REPORT_FILES)
+    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    check_classes_present(ds.labels, len(ds.classes), name=labels)
+    summary = health_summary(ds.labels, ds.pred_probs, class_names=ds.classes, compat=compat)
+    issues = find_label_issues(ds.labels, ds.pred_probs, filter_by=filter_by, rank_by=rank_by, compat=compat)
+    filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
+    gallery = None
+    shown = issues.ranking[: min(top, GALLERY_MAX)]
+    if images is not None and len(shown):
+        thumbs = plots.for_display(io.read_gallery_images(images, image_col, shown, len(ds.labels)))
+        gallery = plots.gallery(thumbs, _captions(shown, ds.labels, issues, ds.classes),
+                                title=f"The {len(shown)} most suspect examples (most suspect first)")
+    sections, mark = html.label_issue_sections(summary, issues, ds.labels, ds.pred_probs,
+                                               top=top, gallery_png=gallery)
+    doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
+                      html.label_issue_facts(summary, issues), sections,
+                      footer=f"labels: {labels}; pred_probs: {pred_probs}; filter {filter_by}, rank {rank_by}")
+    written = io.write_folder(out, html.report_files(doc, sections))  # the figures, then index.html
+    terminal.report_written(terminal.console(quiet), summary, issues, written, mark)
+    if as_json:
+        print_json({"out": out, "files": written, "num_examples": summary.num_examples,
+                    "num_issues": issues.num_issues, "health_score": summary.health_score,
+                    "estimated_noise_rate": summary.noise_rate, "marked_score": mark})
+
+
+def _captions(rows, labels, issues, classes) -> list[str]:
+    from labelcli.render.plots import short_name
+
+    return [f"#{i}\ngiven: {short_name(classes[labels[i]], 12)}\nsugg.: {short_name(classes[issues.predicted[i]], 12)}"
+            f"\nscore {issues.scores[i]:.2g}" for i in rows]
+
+
+# ---------------------------------------------------------------------------------------- fix
+
+
+def fix_cmd(
+    labels: Labels,
+    out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.pq/.json/.jsonl table, .npy, or '-'.")],
+    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep), new_label.")] = None,
+    issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
+    auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
+    fraction: Annotated[Optional[float], typer.Option("--fraction", help="With --auto: act on the lowest-scoring fraction of all examples instead of the flagged rows.")] = None,
+    pred_probs: PredProbs = None,
+    changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason.")] = None,
+    classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
+    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+) -> None:
+    """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels."""
+    from labelcli import io
+    from labelcli.core import fixing
+    from labelcli.render import terminal
+
+    as_json = check_format(format, out)
+    if (decisions is None) == (issues is None):
+        raise LabelError("give either --decisions (a reviewed table) or --issues with --auto")
+    if issues is not None and auto is None:
+        raise LabelError("--issues needs --auto drop or --auto relabel")
+    if decisions is not None and (auto or threshold is not None or fraction is not None):
+        raise LabelError("--auto, --threshold and --fraction work with --issues, not --decisions")
+    if auto is not None:
+        choice(auto, fixing.AUTO_ACTIONS, "--auto")
+    if threshold is not None and auto != "relabel":
+        raise LabelError("--threshold is for --auto relabel (the minimum probability of the suggested label)")
+    if auto == "relabel" and pred_probs is None:
+        raise LabelError("--auto relabel needs --pred-probs, to check the model is confident in the suggested label")
+    srcs = [labels, decisions, issues, pred_probs]
+    io.check_output_path(out, srcs, allowed=tuple(dict.fromkeys(io.TABLE_OUT + (".npy",))))
+    if changelog is not None:
+        io.check_output_path(changelog, srcs, allowed=io.TABLE_OUT)
+        if changelog == out:
+            raise LabelError("--changelog and --out name the same file; give two paths")
+    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    n, names = len(ds.labels), ds.classes
+    if decisions is not None:
+        dec = _read_decisions(decisions, ds)
+    else:
+        dec = _auto_decisions(issues, ds, auto, fraction, fixing.DEFAULT_THRESHOLD if threshold is None else threshold)
+    result = fixing.apply_decisions(ds.labels, dec, len(names))
+    as_label = _label_writer(ds.label_kind, names)
+    _write_fixed(result, as_label, out, srcs)
+    if changelog is not None:
+        io.write_table(_changelog_table(result, as_label), changelog, inputs=srcs)
+    terminal.fix_summary(terminal.console(quiet), n, result, out, changelog)
+    if as_json:
+        print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,
+                    "num_decisions": len(result.log_index), "out": out, "changelog": changelog})
+
+
+def _check_given(df, path: str, ds, idx) -> None:
+    """A table made from other labels is a stale table: its given_label must match the labels."""
+    import numpy as np
+
+    from labelcli.core.fixing import class_indices
+
+    if "given_label" not in df.columns:
+        return
+    given = class_indices(df["given_label"].to_numpy(dtype=object), ds.classes, what="given_label",
+                          where=lambda r: f"{path} row {r} (0-based)")
+    bad = np.flatnonzero(given != ds.labels[idx])
+    if bad.size:
+        r = int(bad[0])
+        raise LabelError(f"{path} row {r} (0-based): given_label '{df['given_label'].iloc[r]}' but {ds.labels_path}"
+                         f" has '{ds.classes[ds.labels[idx[r]]]}' at index {idx[r]}; was it made from these labels?")
+
+
+def _read_decisions(path: str, ds):
+    import numpy as np
+
+    from labelcli.core import fixing
+
+    from labelcli.io import read_review_table
+
+    df = read_review_table(path, "decisions", ("index", "action"))
+    col = lambda c: df[c].to_numpy(dtype=object) if c in df.columns else np.full(len(df), None, dtype=object)  # noqa: E731
+    idx = fixing.row_indices(col("index"), len(ds.labels), lambda r: f"{path} row {r} (0-based)")
+    _check_given(df, path, ds, idx)
+    return fixing.parse_decisions(col("index"), col("action"), col("new_label"), classes=ds.classes,
+                                  num_examples=len(ds.labels), reason=col("reason"), name=path)
+
+
+def _auto_decisions(path: str, ds, auto: str, fraction, threshold):
+    import numpy as np
+
+    from labelcli.core import fixing
+
+    from labelcli.io import read_review_table
+
+    df = read_review_table(path, "issues", ("index", "predicted_label", "label_score", "is_label_issue"))
+    where = lambda r: f"{path} row {r} (0-based)"  # noqa: E731
+    idx = fixing.row_indices(df["index"].to_numpy(dtype=object), len(ds.labels), where)
+    _check_given(df, path, ds, idx)
+    sugg = fixing.class_indices(df["predicted_label"].to_numpy(dtype=object), ds.classes,
+                                what="predicted_label", where=where)
+    if (sugg < 0).any():
+        raise LabelError(f"{where(int(np.flatnonzero(sugg < 0)[0]))}: predicted_label is blank")
+    flagged = fixing.bool_cells(df["is_label_issue"].to_numpy(dtype=object), what="is_label_issue", where=where)
+    conf = None if ds.pred_probs is None else ds.pred_probs[idx, sugg]
+    return fixing.auto_decisions(ds.labels, idx, sugg, df["label_score"].to_numpy(dtype=np.float64), flagged,
+                                 action=auto, fraction=fraction, confidence=conf, threshold=threshold)
+
+
+def _label_writer(label_kind: str, classes):
+    """Class index -> the value written: names stay names, integer labels stay integers
+    (label_kind: how the labels file wrote them, Dataset.label_kind)."""
+    import numpy as np
+
+    names = np.asarray(classes, dtype=object)
+    if label_kind == "str":
+        return lambda idx: names[idx]
+    if all(str(c).lstrip("-").isdigit() for c in classes):  # integer labels that are class names (3, 5, 7)
+        ints = np.array([int(c) for c in classes], dtype=np.int64)
+        return lambda idx: ints[idx]
+    return lambda idx: np.asarray(idx, dtype=np.int64)
+
+
+def _write_fixed(result, as_label, out: str, srcs) -> None:
+    import numpy as np
+
+    import pandas as pd
+
+    from labelcli import io
+
+    if out != "-" and io.formats.kind(out) == "npy":
+        vals = as_label(result.labels)
+        if vals.dtype == object:  # names: a string array, "" for dropped rows
+            arr = np.where(result.keep, vals, "").astype(str)
+        else:  # integers: -1 for dropped rows (scikit-learn's "no label")
+            arr = np.where(result.keep, vals, -1).astype(np.int64)
+        io.write_array(arr, out, inputs=srcs)
+        return
+    df = pd.DataFrame({"index": np.arange(len(result.labels), dtype=np.int64), "label": as_label(result.labels),
+                       "original_label": as_label(result.original), "keep": result.keep,
+                       "weight": result.weight, "changed": result.changed})
+    io.write_table(df, out, inputs=srcs)
+
+
+def _changelog_table(result, as_label):
+    import numpy as np
+
+    import pandas as pd
+
+    new = as_label(np.maximum(result.log_new, 0))
+    dropped = result.log_new < 0
+    new_col = pd.array([None if d else v for v, d in zip(new.tolist(), dropped)],
+                       dtype="Int64" if new.dtype != object else object)
+    return pd.DataFrame({"index": result.log_index, "action": result.log_action, "old_label": as_label(result.log_old),
+                         "new_label": new_col, "reason": result.log_reason})
+
+
+# ------------------------------------------------------------------------------------ evaluate
+
+
+def evaluate_cmd(
+    features: Annotated[str, typer.Option("--features", "-x", help="Features, N x D (the same rows as --labels).")],
+    labels: Labels,
+    clean_labels: Annotated[str, typer.Option("--clean-labels", help="Cleaned labels: the table written by 'fix' (keep/weight columns honoured), an .npy (-1 = dropped), or plain labels.")],
+    test_features: Annotated[Optional[str], typer.Option("--test-features", help="A separate test set's features.")] = None,
+    test_labels: Annotated[Optional[str], typer.Option("--test-labels", help="Trusted labels: of the test set, or with --test-fraction one per row of --labels.")] = None,
+    test_fraction: Annotated[Optional[float], typer.Option("--test-fraction", help="Hold out this stratified, seeded fraction of the rows for scoring.")] = None,
+    test_label_col: Annotated[Optional[str], typer.Option("--test-label-col", help="Label column of the --test-labels table (default: --label-col).")] = None,
+    model: Model = "logreg", folds: Folds = 5, seed: Seed = 0, classes: Classes = None,
+    label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None,
+    quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+) -> None:
+    """Train the same model on the original and the cleaned labels; compare accuracy, macro-F1, AUROC."""
+    from labelcli import io
+    from labelcli.ml import evaluate
+    from labelcli.ml.crossval import make_model
+    from labelcli.render import terminal
+
+    as_json = check_format(format, None)
+    if test_features is not None and test_fraction is not None:
+        raise LabelError("give --test-features (a separate test set) or --test-fraction, not both")
+    if test_features is not None and test_labels is None:
+        raise LabelError("--test-features needs --test-labels (the test set's trusted labels)")
+    if test_labels is not None and test_features is None and test_fraction is None:
+        raise LabelError("--test-labels needs --test-features (a test set) or --test-fraction (held-out rows)")
+    make_model(model, seed)  # a bad --model fails before any loading
+    ds = load(labels, None, features, classes, label_col, None, feature_prefix, False)
+    k = len(ds.classes)
+    clean, keep, weight = io.read_clean_labels(clean_labels, ds.labels, ds.classes, label_col,
+                                               labels_name=labels)
+    common = dict(num_classes=k, keep=keep, weight=weight, model=model, seed=seed)
+    tcol = test_label_col or label_col
+    if test_features is not None:
+        test = load(test_labels, None, test_features, list(ds.classes), tcol, None, feature_prefix, False)
+        cmp = evaluate.compare_on_test_set(ds.features, ds.labels, clean, test.features, test.labels, **common)
+    elif test_fraction is not None:
+        ref = None if test_labels is None else load(test_labels, None, None, list(ds.classes), tcol, None, None, False).labels
+        cmp = evaluate.compare_on_holdout(ds.features, ds.labels, clean, fraction=test_fraction, reference=ref, **common)
+    else:
+        with terminal.progress(quiet) as bar:
+            task = bar.add_task(f"cross-validating ({model}, original vs cleaned)", total=folds)
+            cmp = evaluate.compare_cross_validated(ds.features, ds.labels, clean, folds=folds, **common,
+                                                   progress=lambda d, t: bar.update(task, completed=d))
+    terminal.evaluation(terminal.console(quiet), cmp)
+    if as_json:
+        print_json(cmp.to_dict())
