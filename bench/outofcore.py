@@ -38,8 +38,8 @@ def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dic
     import tracemalloc
 
     import labelcli
-    from labelcli.io import parse_size, plan_chunk_rows
-    from labelcli.outofcore import find_label_issues_streaming
+    from labelcli import tasks
+    from labelcli.io import open_dataset, parse_size, plan_chunk_rows
 
     import pyarrow.parquet  # noqa: F401  (imported before the baseline, as the CLI would)
 
@@ -53,7 +53,8 @@ def worker(mode: str, labels: str, probs: str, max_memory: str, tag: str) -> dic
                 passes.append([name, time.perf_counter() - t0])
             passes[-1][1] = time.perf_counter() - t0
 
-        issues = find_label_issues_streaming(labels, probs, max_memory=max_memory, progress=tick)
+        ds = open_dataset(labels, probs, max_memory=parse_size(max_memory))
+        issues = tasks.find_issues(ds, progress=tick).issues
     else:
         issues = labelcli.find_label_issues(np.load(labels), np.load(probs))
     seconds = time.perf_counter() - t0

@@ -1,6 +1,6 @@
-"""The detection commands: crossval, find-issues, score and health. Each parses its options, opens
-the dataset (labelcli.io), runs the engine (labelcli.core, labelcli.outofcore for chunked
-pred_probs) and hands the results to labelcli.render. Registered on the app by labelcli.cli.app.
+"""The detection commands: crossval, find-issues, score and health. Each parses its options,
+opens the dataset (labelcli.io), runs one task (labelcli.tasks) and hands the result to
+labelcli.render; the files it writes go through labelcli.io. Registered by labelcli.cli.app.
 """
 from __future__ import annotations
 
@@ -11,69 +11,10 @@ import typer
 from labelcli.cli.options import (
     Aggregation, Alpha, Classes, Compat, Debug, DupThreshold, FeaturePrefix, Features, Folds, Format, K, LabelCol,
     Labels, LabelSep, MaxMemory, Metric, Model, MultiLabel, Normalize, Out, OutlierThreshold, PredProbs, ProbPrefix,
-    Quiet, Seed, Temperature, check_format, check_top, choice, compat_profile, load, memory_budget, print_json,
+    Quiet, Seed, Temperature, check_format, check_top, class_index, detection, load, memory_budget, print_json,
+    read_excluded, steps_for,
 )
 from labelcli.errors import ExitCode, LabelError
-
-
-def _class_index(name: str | None, classes) -> int | None:
-    if name is None:
-        return None
-    if name not in classes:
-        from labelcli.io import preview
-
-        raise LabelError(f"--class '{name}' is not one of the classes ({preview(list(classes))})")
-    return list(classes).index(name)
-
-
-def _scope(exclude, only_class) -> str | None:
-    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {exclude}"] if exclude else [])
-    return ", ".join(parts) or None
-
-
-def _cross_validate(ds, model, folds, seed, quiet):
-    from labelcli.io import display_name
-    from labelcli.ml.crossval import cross_val_multilabel_pred_probs, cross_val_pred_probs
-    from labelcli.render import terminal
-
-    with terminal.progress(quiet) as bar:
-        task = bar.add_task(f"cross-validating ({model})", total=folds)
-        tick = lambda done, total: bar.update(task, completed=done)  # noqa: E731
-        if ds.multi_label:
-            return cross_val_multilabel_pred_probs(ds.features, ds.labels, model=model, folds=folds,
-                                                   seed=seed, class_names=ds.classes, progress=tick)
-        return cross_val_pred_probs(ds.features, ds.labels, num_classes=len(ds.classes),
-                                    class_names=ds.classes, labels_name=display_name(ds.labels_path),
-                                    model=model, folds=folds, seed=seed, progress=tick)
-
-
-def _feature_checks(ds, probs, k, metric, dup_threshold, outlier_threshold, quiet):
-    """The kNN-based checks on --features (one shared graph), with a progress bar."""
-    from labelcli.core.featurecheck import check_features
-    from labelcli.render import terminal
-
-    choice(metric, ("cosine", "euclidean"), "--metric")
-    with terminal.progress(quiet) as bar:
-        task = bar.add_task(f"{k} nearest neighbours ({metric})", total=None)
-        return check_features(ds.features, ds.labels, len(ds.classes), k=k, metric=metric,
-                              dup_threshold=dup_threshold, outlier_threshold=outlier_threshold,
-                              pred_probs=None if ds.multi_label else probs,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total),
-                              name=ds.features_path)
-
-
-def _multilabel_options(filter_by, method, aggregation):
-    """Check option values against the multi-label core (after loading told us the task)."""
-    from labelcli.core import multilabel
-
-    for value, allowed, option in ((filter_by, multilabel.FILTERS, "--filter-by"),
-                                   (method, multilabel.METHODS, "--rank-by/--method"),
-                                   (aggregation, multilabel.AGGREGATIONS, "--aggregation")):
-        if value in ("low_adjusted_margin", "adjusted_margin"):
-            raise LabelError(f"{option} '{value}' is for multi-class data; multi-label takes: {', '.join(allowed)}")
-        if value is not None:  # None: the profile's default (--compat)
-            choice(value, allowed, option)
-    return multilabel
 
 
 def crossval(
@@ -86,14 +27,14 @@ def crossval(
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
     """Out-of-sample predicted probabilities from features by stratified K-fold cross-validation."""
-    from labelcli import io
+    from labelcli import io, tasks
     from labelcli.render import terminal
 
     as_json = check_format(format, out)
     io.check_output_path(out, [features, labels], allowed=io.ARRAY_OUT)
-    ds = load(labels, None, features, classes, label_col, None, feature_prefix, False,
-              quiet, multi_label, label_sep)
-    cv = _cross_validate(ds, model, folds, seed, quiet)
+    ds = load(labels, None, features, classes, label_col, None, feature_prefix, False, quiet, multi_label, label_sep)
+    with terminal.steps(quiet) as tick:
+        cv = tasks.cross_validate(ds, tasks.CrossValidation(model, folds, seed), tick)
     io.write_array(cv.pred_probs, out, columns=list(ds.classes), inputs=[features, labels])
     terminal.crossval(terminal.console(quiet), model=model, folds=folds, accuracy=cv.accuracy,
                       fold_accuracies=cv.fold_accuracies, out=out)
@@ -123,19 +64,12 @@ def find_issues(
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
-    from labelcli import io, outofcore
-    from labelcli.core.filtering import FILTERS, find_label_issues
-    from labelcli.core.ranking import METHODS
-    from labelcli.core.validate import check_classes_present
+    from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
-    compat_profile(compat)
-    if filter_by is not None:
-        choice(filter_by, FILTERS, "--filter-by")
-    if rank_by is not None:
-        choice(rank_by, METHODS, "--rank-by")  # multi-label values are checked once the task is known
+    how = detection(filter_by, rank_by, compat, aggregation, alpha, temperature)
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     check_top(top)
@@ -143,59 +77,22 @@ def find_issues(
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, budget)
-    ml = _multilabel_options(filter_by, rank_by, aggregation) if ds.multi_label else None
-    if ml is None:
-        check_classes_present(ds.labels, len(ds.classes), name=labels)
-        io.check_class_pairs_fit(len(ds.classes), name=pred_probs or labels)
-    probs, cv_acc = ds.pred_probs, None
-    if probs is None and ds.pred_probs_chunks is None:
-        cv = _cross_validate(ds, model, folds, seed, quiet)
-        probs, cv_acc = cv.pred_probs, cv.accuracy
-    if ds.pred_probs_chunks is not None:
-        with terminal.pass_progress(quiet, pred_probs) as tick:
-            issues = outofcore.find_label_issues_streaming(
-                ds.labels, ds.pred_probs_chunks, max_memory=ds.max_memory, normalize=ds.normalize,
-                filter_by=filter_by, rank_by=rank_by, compat=compat, progress=tick)
-    elif ml is not None:
-        issues = ml.find_label_issues(ds.labels, probs, filter_by=filter_by, method=rank_by,
-                                      aggregation=aggregation, alpha=alpha, temperature=temperature, compat=compat)
-    else:
-        issues = find_label_issues(ds.labels, probs, filter_by=filter_by, rank_by=rank_by, compat=compat)
-    filter_by, rank_by = issues.filter_by, issues.method if ml is not None else issues.rank_by  # as resolved
-    ranked_by = rank_by if ml is None else f"{rank_by}, {issues.aggregation}"
     only = None
     if exclude is not None or only_class is not None:
-        skip = io.read_row_indices(exclude, len(ds.labels)) if exclude is not None else None
-        only = tables.review_rows(ds.labels, exclude=skip, class_index=_class_index(only_class, ds.classes))
-    feats = None
-    if ds.features is not None:
-        feats = _feature_checks(ds, probs, k, metric, dup_threshold, outlier_threshold, quiet)
-        table = tables.combined_issues_table(issues, feats, ds.labels, ds.classes, include_all=all_rows,
-                                             top=top, sep=label_sep, only=only)
-    else:
-        table = tables.issues_table(issues, ds.labels, ds.classes, include_all=all_rows, top=top,
-                                    sep=label_sep, only=only)
+        only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
+    with steps_for(ds, quiet) as tick:
+        found = tasks.find_issues(ds, how, crossval=tasks.CrossValidation(model, folds, seed),
+                                  features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick)
+    table = tables.found_issues_table(found, ds.labels, ds.classes, include_all=all_rows, top=top, sep=label_sep,
+                                      only=only)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
-        terminal.find_issues(terminal.console(), num_examples=len(ds.labels), num_classes=len(ds.classes),
-                             num_issues=issues.num_issues, filter_by=filter_by, rank_by=ranked_by,
-                             top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
-                             class_df=tables.class_issue_counts(issues, ds.labels, ds.classes),
-                             out=out, cv_accuracy=cv_acc, show=min(top or 20, 50),
-                             remaining=None if only is None else tables.flagged_in(issues, only),
-                             scope=_scope(exclude, only_class))
-        if feats is not None:
-            terminal.feature_issues(terminal.console(), feats.to_dict(ds.classes),
-                                    tables.issue_type_sections(table, feats, issues.num_issues),
-                                    show=min(top or 10, 50))
+        terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
+                              scope=tables.review_scope(exclude, only_class), out=out)
     if as_json:
-        print_json({"num_examples": len(ds.labels), "num_issues": issues.num_issues,
-                    "filter_by": filter_by, "rank_by": rank_by,
-                    **({"aggregation": issues.aggregation} if ml is not None else {}), "cv_accuracy": cv_acc,
-                    "remaining_to_review": None if only is None else tables.flagged_in(issues, only),
-                    "issues": tables.records(table[table["is_label_issue"]].head(top or 20)),
-                    **({"features": feats.to_dict(ds.classes)} if feats is not None else {})})
+        print_json(tables.found_issues_json(found, table, ds, top=top, only=only))
+    issues = found.issues
     if fail_on_issues is not None and issues.num_issues > fail_on_issues:
         terminal.gate_failed(f"{issues.num_issues} label issues found, more than --fail-on-issues {fail_on_issues}")
         raise typer.Exit(ExitCode.GATE)
@@ -217,15 +114,13 @@ def score(
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect); or, with
     --method importance, the next examples to review (most important first)."""
-    from labelcli import io, outofcore
-    from labelcli.core.ranking import METHODS, label_quality_scores
+    from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
-    profile = compat_profile(compat)
-    if method is not None:
-        choice(method, (*METHODS, "importance"), "--method")
+    how = detection(None, method, compat, aggregation, alpha, temperature, adjust=adjust, rank_option="--method",
+                    extra_methods=("importance",))
     if method == "importance":
         return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
                            feature_prefix, normalize, seed, quiet, as_json)
@@ -239,40 +134,23 @@ def score(
         io.check_output_path(out, [labels, pred_probs], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
               quiet, multi_label, label_sep, budget)
-    if ds.pred_probs_chunks is not None:
-        with terminal.pass_progress(quiet, pred_probs) as tick:
-            scores, predicted = outofcore.label_quality_scores_streaming(
-                ds.labels, ds.pred_probs_chunks, max_memory=ds.max_memory, normalize=ds.normalize, method=method,
-                adjust_pred_probs=adjust, compat=compat, progress=tick)
-    elif ds.multi_label:
-        ml = _multilabel_options(None, method, aggregation)
-        if adjust:
-            raise LabelError("--adjust-pred-probs is for multi-class data")
-        scores = ml.label_quality_scores(ds.labels, ds.pred_probs, method=method,
-                                         aggregation=aggregation, alpha=alpha, temperature=temperature, compat=compat)
-        predicted = ds.pred_probs >= 0.5
-    else:
-        scores = label_quality_scores(ds.labels, ds.pred_probs, method=method, adjust_pred_probs=adjust,
-                                      compat=compat)
-        predicted = ds.pred_probs.argmax(axis=1)
-    if method is None:  # what the profile chose, for the report
-        method = profile.multilabel_method if ds.multi_label else profile.rank_by
-    table = tables.scores_table(scores, ds.labels, predicted, ds.classes, sep=label_sep)
+    with steps_for(ds, quiet) as tick:
+        result = tasks.score(ds, how, progress=tick)
+    table = tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
     if not quiet:
-        terminal.scores(terminal.console(), num_examples=len(table), method=method, lowest_df=lowest, out=out)
+        terminal.scores(terminal.console(), num_examples=len(table), method=result.method, lowest_df=lowest, out=out)
     if as_json:
-        print_json({"num_examples": len(table), "method": method, "mean_score": float(scores.mean()),
+        print_json({"num_examples": len(table), "method": result.method, "mean_score": float(result.scores.mean()),
                     "lowest": tables.records(lowest.head(20))})
 
 
 def _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
                 feature_prefix, normalize, seed, quiet, as_json):
     """score --method importance: a review list from logistic-regression sensitivity on features."""
-    from labelcli import io
-    from labelcli.core.coreset import confused_class_pairs, importance_scores, review_order
+    from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     if features is None:
@@ -282,15 +160,10 @@ def _importance(labels, pred_probs, features, only_class, top, out, classes, lab
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, False)
-    with terminal.progress(quiet) as bar:
-        bar.add_task("fitting logistic regression for importance", total=None)
-        importance = importance_scores(ds.features, ds.labels, len(ds.classes), seed=seed, name=features)
-    order = review_order(importance, ds.labels, class_index=_class_index(only_class, ds.classes), top=top or 50)
-    probs = ds.pred_probs
-    table = tables.importance_table(order, importance, ds.labels, ds.classes,
-                                    predicted=None if probs is None else tables.argmax_rows(probs))
-    pairs = None if probs is None else tables.confused_pairs_table(
-        confused_class_pairs(ds.labels, probs, top=5), ds.classes)
+    with terminal.steps(quiet) as tick:
+        result = tasks.importance(ds, class_index=class_index(only_class, ds), top=top or 50, seed=seed, progress=tick)
+    table = tables.importance_table(result.order, result.importance, ds.labels, ds.classes, predicted=result.predicted)
+    pairs = None if result.confused_pairs is None else tables.confused_pairs_table(result.confused_pairs, ds.classes)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     terminal.importance(terminal.console(quiet), table, pairs, scope=only_class, out=out)
@@ -316,14 +189,12 @@ def health(
     debug: Debug = False,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
-    from labelcli import io, outofcore
-    from labelcli.core.health import health_summary
-    from labelcli.core.validate import check_classes_present
+    from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
-    compat_profile(compat)
+    how = detection(None, None, compat, None, 0.8, 0.1)
     for option, rate in (("--fail-above", fail_above), ("--fail-above-outliers", fail_above_outliers),
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
@@ -334,27 +205,11 @@ def health(
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.JSON_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, budget)
-    if ds.multi_label:
-        from labelcli.core import multilabel
-
-        summary = multilabel.health_summary(ds.labels, ds.pred_probs, class_names=ds.classes,
-                                            top_pairs=top_pairs, compat=compat)
-    else:
-        check_classes_present(ds.labels, len(ds.classes), name=labels)
-        io.check_class_pairs_fit(len(ds.classes), name=pred_probs)
-        if ds.pred_probs_chunks is not None:
-            with terminal.pass_progress(quiet, pred_probs) as tick:
-                summary = outofcore.health_summary_streaming(
-                    ds.labels, ds.pred_probs_chunks, max_memory=ds.max_memory, normalize=ds.normalize,
-                    class_names=ds.classes, top_pairs=top_pairs, progress=tick)
-        else:
-            summary = health_summary(ds.labels, ds.pred_probs, class_names=ds.classes,
-                                     top_pairs=top_pairs, compat=compat)
-    doc = summary.to_dict()
-    feats = None
-    if features is not None:
-        feats = _feature_checks(ds, ds.pred_probs, k, metric, dup_threshold, outlier_threshold, quiet)
-        doc["features"] = feats.to_dict(ds.classes)
+    with steps_for(ds, quiet) as tick:
+        result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
+                                                                                        outlier_threshold), progress=tick)
+    summary, feats = result.summary, result.features
+    doc = tables.health_document(summary, feats, ds.classes)
     if out is not None:
         io.write_json(doc, out, inputs=[labels, pred_probs, features])
     if not quiet:
@@ -365,19 +220,8 @@ def health(
             terminal.feature_issues(con, doc["features"], [])
     if as_json:
         print_json(doc)
-    failed = []
-    if fail_above is not None and summary.noise_rate > fail_above:
-        failed.append(f"estimated noise rate {summary.noise_rate:.2%} is above --fail-above {fail_above:g}")
-    if feats is not None:
-        f = doc["features"]
-        if fail_above_outliers is not None and f["outlier_rate"] > fail_above_outliers:
-            failed.append(f"outlier rate {f['outlier_rate']:.2%} is above --fail-above-outliers {fail_above_outliers:g}")
-        if fail_above_duplicates is not None and f["duplicate_rate"] > fail_above_duplicates:
-            failed.append(f"duplicate rate {f['duplicate_rate']:.2%} is above --fail-above-duplicates {fail_above_duplicates:g}")
-        bal = f.get("class_balance")
-        if fail_on_imbalance and bal is not None and (bal["imbalanced"] or bal["underpopulated_classes"]):
-            rare = bal["imbalanced_classes"] + bal["underpopulated_classes"]
-            failed.append(f"class imbalance: {', '.join(dict.fromkeys(rare))} far below the expected share (--fail-on-imbalance)")
+    failed = tasks.health_gates(result, fail_above=fail_above, fail_above_outliers=fail_above_outliers,
+                                fail_above_duplicates=fail_above_duplicates, fail_on_imbalance=fail_on_imbalance)
     for message in failed:
         terminal.gate_failed(message)
     if failed:

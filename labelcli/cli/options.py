@@ -60,6 +60,47 @@ def compat_profile(compat):
     return defaults(compat)
 
 
+def detection(filter_by, rank_by, compat, aggregation, alpha, temperature, *, adjust: bool = False,
+              rank_option: str = "--rank-by", extra_methods=()):
+    """The detection options as tasks.Detection, checked up front against the multi-class lists
+    (multi-label values are checked once the data says which task it is)."""
+    from labelcli.core.pruning import FILTERS
+    from labelcli.core.scores import METHODS
+    from labelcli.tasks import Detection
+
+    compat_profile(compat)
+    if filter_by is not None:
+        choice(filter_by, FILTERS, "--filter-by")
+    if rank_by is not None:
+        choice(rank_by, (*METHODS, *extra_methods), rank_option)
+    return Detection(filter_by, rank_by, compat, aggregation, alpha, temperature, adjust)
+
+
+def class_index(name: str | None, ds) -> int | None:
+    """--class NAME as a class index of the dataset."""
+    if name is None:
+        return None
+    if name not in ds.classes:
+        from labelcli.io import preview
+
+        raise LabelError(f"--class '{name}' is not one of the classes ({preview(list(ds.classes))})")
+    return list(ds.classes).index(name)
+
+
+def read_excluded(path: str | None, ds):
+    """--exclude FILE: the row indices it lists (None without the option)."""
+    from labelcli.io import read_row_indices
+
+    return None if path is None else read_row_indices(path, ds.num_examples)
+
+
+def steps_for(ds, quiet: bool):
+    """The progress bars of a task on this dataset (a pass over a file read in chunks names the file)."""
+    from labelcli.render import terminal
+
+    return terminal.steps(quiet, ds.pred_probs_path if ds.pred_probs_chunks is not None else None)
+
+
 def choice(value: str, choices, option: str) -> str:
     """Check an option's value up front (before any loading or cross-validation)."""
     if value not in choices:

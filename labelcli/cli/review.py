@@ -14,7 +14,7 @@ import typer
 
 from labelcli.cli.options import (
     Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize, PredProbs, ProbPrefix,
-    Quiet, Seed, check_format, choice, compat_profile, load, print_json,
+    Quiet, Seed, check_format, choice, detection, load, print_json,
 )
 from labelcli.errors import LabelError
 
@@ -38,27 +38,18 @@ def report_cmd(
     debug: Debug = False,
 ) -> None:
     """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery)."""
-    from labelcli import io
-    from labelcli.core.filtering import FILTERS, find_label_issues
-    from labelcli.core.health import health_summary
-    from labelcli.core.ranking import METHODS
-    from labelcli.core.validate import check_classes_present
+    from labelcli import io, tasks
     from labelcli.render import html, plots, terminal
 
     as_json = check_format(format, None)
-    compat_profile(compat)
-    if filter_by is not None:
-        choice(filter_by, FILTERS, "--filter-by")
-    if rank_by is not None:
-        choice(rank_by, METHODS, "--rank-by")
+    how = detection(filter_by, rank_by, compat, None, 0.8, 0.1)
     if top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
     plots.require_matplotlib()  # fail now, not after the work
     io.check_output_folder(out, [labels, pred_probs, images], names=html.REPORT_FILES)
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
-    check_classes_present(ds.labels, len(ds.classes), name=labels)
-    summary = health_summary(ds.labels, ds.pred_probs, class_names=ds.classes, compat=compat)
-    issues = find_label_issues(ds.labels, ds.pred_probs, filter_by=filter_by, rank_by=rank_by, compat=compat)
+    result = tasks.report(ds, how)
+    summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
     gallery = None
     shown = issues.ranking[: min(top, GALLERY_MAX)]
@@ -66,7 +57,7 @@ def report_cmd(
         thumbs = plots.for_display(io.read_gallery_images(images, image_col, shown, len(ds.labels)))
         gallery = plots.gallery(thumbs, _captions(shown, ds.labels, issues, ds.classes),
                                 title=f"The {len(shown)} most suspect examples (most suspect first)")
-    sections, mark = html.label_issue_sections(summary, issues, ds.labels, ds.pred_probs,
+    sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
                                                top=top, gallery_png=gallery)
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
                       html.label_issue_facts(summary, issues), sections,

@@ -172,6 +172,11 @@ class MultiLabelIssues:
     method: str
     aggregation: str
 
+    @property
+    def rank_by(self) -> str:
+        """The per-tag score that ranks the examples (the multi-class name of ``method``)."""
+        return self.method
+
 
 def find_label_issues(
     labels,
@@ -184,8 +189,9 @@ def find_label_issues(
     aggregation: str | None = None,
     alpha: float = 0.8,
     temperature: float = 0.1,
-    method: str | None = None,
+    rank_by: str | None = None,
     compat: str | None = None,
+    method: str | None = None,
 ) -> MultiLabelIssues:
     """Flag examples with at least one suspect tag (one-vs-rest confident learning) and rank them.
 

@@ -10,12 +10,12 @@ the columns mean), dataset (open_dataset), images (the report's gallery), review
 decisions, cleaned labels), writers and textwriters (output).
 """
 from labelcli.io.chunks import (
-    ArrayReader,
     CsvReader,
     NpyReader,
     ParquetReader,
     ProbsReader,
     StreamSource,
+    chunk_rows,
     needs_streaming,
     open_probs,
     plan_chunk_rows,
@@ -58,8 +58,8 @@ from labelcli.io.writers import (
 
 __all__ = [
     "ANY_OUT", "ARRAY_OUT", "JSON_OUT", "READ_SUFFIXES", "TABLE_OUT",
-    "ArrayReader", "CsvReader", "Dataset", "GalleryImages", "NotEnoughMemory", "NpyReader", "ParquetReader", "ProbsReader",
-    "StreamSource", "available_memory", "check_class_pairs_fit", "check_fits_in_memory", "check_output_folder",
+    "CsvReader", "Dataset", "GalleryImages", "NotEnoughMemory", "NpyReader", "ParquetReader", "ProbsReader",
+    "StreamSource", "available_memory", "check_class_pairs_fit", "check_fits_in_memory", "chunk_rows", "check_output_folder",
     "check_output_path", "csv_options", "default_max_memory", "display_name", "format_bytes", "needs_streaming",
     "open_dataset", "open_probs", "parse_size", "plan_chunk_rows", "preview", "read_clean_labels",
     "read_gallery_images", "read_labels", "read_review_table", "read_row_indices", "read_table", "short_reason",

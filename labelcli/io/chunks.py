@@ -1,15 +1,15 @@
 """Chunk readers for pred_probs larger than memory, and when to use them.
 
-ProbsReader and its kinds yield (start row, N x K chunk): ArrayReader (an array in memory),
-NpyReader (.npy, memory-mapped; pages are released after each chunk), ParquetReader (record
+ProbsReader and its kinds yield (start row, N x K chunk), as the engine's ArraySource does for an
+array in memory (labelcli.core.engine reads any of them): NpyReader (.npy, memory-mapped; pages are released after each chunk), ParquetReader (record
 batches within row groups: a row group is decoded whole, so write files with row groups smaller
 than the budget), CsvReader (CSV / TSV with pandas in chunks, with the options of the in-memory
 reader). stream_kind says which of them reads a path; table_columns, table_head and label_frame
 choose the pred_probs columns and read the label column of a table as the in-memory readers do
 for a table read whole; read_labels reads class indices. StreamSource and open_probs pick a
 reader; needs_streaming says when a file would not fit a memory budget loaded whole, and
-plan_chunk_rows how many rows a chunk may hold. The engine that runs over the chunks is
-labelcli.outofcore.
+plan_chunk_rows (chunk_rows, with the test override) how many rows a chunk may hold. The engine
+that runs over the chunks is labelcli.core.engine.
 """
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from typing import Iterator
 import numpy as np
 
 from labelcli.core import validate as v
+from labelcli.core.engine import ArraySource
 from labelcli.errors import LabelError
 from labelcli.io import formats
 from labelcli.io.columns import pick_columns
@@ -42,22 +43,7 @@ class ProbsReader:
         raise NotImplementedError
 
 
-class ArrayReader(ProbsReader):
-    """An array already in memory (or any np.memmap): chunks are views."""
-
-    def __init__(self, array, name: str = "pred_probs"):
-        self.array = np.asarray(array) if not isinstance(array, np.memmap) else array
-        if self.array.ndim != 2:
-            v.as_float_matrix(self.array, name=name)  # raises the usual message
-        self.name, (self.num_rows, self.num_classes) = name, self.array.shape
-        self.itemsize = self.array.itemsize
-
-    def chunks(self, rows):
-        for start in range(0, self.num_rows, rows):
-            yield start, self.array[start : start + rows]
-
-
-class NpyReader(ArrayReader):
+class NpyReader(ArraySource):
     """A .npy file, memory-mapped. After each chunk its pages are dropped from this process
     (they stay in the page cache), so resident memory stays at about one chunk."""
 
@@ -284,12 +270,12 @@ class StreamSource:
 
 def open_probs(source, *, label_col: str = "label", prob_columns=None, prob_prefix=None) -> ProbsReader:
     """A reader for pred_probs given as a path (.npy, Parquet, CSV), a StreamSource or an array."""
-    if isinstance(source, ProbsReader):
+    if isinstance(source, (ProbsReader, ArraySource)):
         return source
     if isinstance(source, StreamSource):
         return source.reader()
     if not isinstance(source, (str, os.PathLike)):
-        return ArrayReader(source)
+        return source if hasattr(source, "chunks") else ArraySource(source)
     path = os.fspath(source)
     if not os.path.isfile(path):
         raise LabelError(f"{path}: file not found")
@@ -345,3 +331,18 @@ def plan_chunk_rows(num_rows: int, num_classes: int, itemsize: int, max_memory: 
             f" per-row results alone take {format_bytes(fixed)}; give at least {format_bytes(need)}"
         )
     return int(min(rows, num_rows))
+
+
+CHUNK_ROWS_ENV = "LABELCLI_CHUNK_ROWS"  # hidden, for tests: force the rows per chunk
+
+
+def chunk_rows(reader, num_rows: int, max_memory: int | None) -> int:
+    """Rows per chunk for reading this pred_probs source within the memory budget
+    (plan_chunk_rows; LABELCLI_CHUNK_ROWS forces a number, for tests)."""
+    text = os.environ.get(CHUNK_ROWS_ENV)
+    if text:
+        if not text.strip().isdigit() or int(text) < 1:
+            raise LabelError(f"{CHUNK_ROWS_ENV}={text!r}: give a number of rows (at least 1)")
+        return int(text)
+    budget = default_max_memory() if max_memory is None else max_memory
+    return plan_chunk_rows(num_rows, reader.num_classes, reader.itemsize, budget)

@@ -80,6 +80,42 @@ def issues_table(issues, labels: np.ndarray, classes, *, include_all: bool = Fal
     )
 
 
+def found_issues_table(found, labels: np.ndarray, classes, *, include_all: bool = False, top: int | None = None,
+                       sep: str = ",", only: np.ndarray | None = None):
+    """The find-issues table of a tasks.IssuesResult: label issues, plus the feature-space columns
+    when features were checked (combined_issues_table)."""
+    if found.features is not None:
+        return combined_issues_table(found.issues, found.features, labels, classes, include_all=include_all,
+                                     top=top, sep=sep, only=only)
+    return issues_table(found.issues, labels, classes, include_all=include_all, top=top, sep=sep, only=only)
+
+
+def review_scope(exclude: str | None, only_class: str | None) -> str | None:
+    """What a review listing is limited to, in words (None: everything)."""
+    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {exclude}"] if exclude else [])
+    return ", ".join(parts) or None
+
+
+def found_issues_json(found, table, ds, *, top: int | None, only: np.ndarray | None) -> dict:
+    """The --format json summary of find-issues."""
+    issues = found.issues
+    return {"num_examples": ds.num_examples, "num_issues": issues.num_issues,
+            "filter_by": found.filter_by, "rank_by": found.rank_by,
+            **({"aggregation": found.aggregation} if found.aggregation is not None else {}),
+            "cv_accuracy": found.predictions.cv_accuracy,
+            "remaining_to_review": None if only is None else flagged_in(issues, only),
+            "issues": records(table[table["is_label_issue"]].head(top or 20)),
+            **({"features": found.features.to_dict(ds.classes)} if found.features is not None else {})}
+
+
+def health_document(summary, feats, classes) -> dict:
+    """The health JSON document: the summary, and the feature checks when features were given."""
+    doc = summary.to_dict()
+    if feats is not None:
+        doc["features"] = feats.to_dict(classes)
+    return doc
+
+
 def class_issue_counts(issues, labels: np.ndarray, classes):
     """Per given class: examples, flagged issues and their share, most affected first.
 

@@ -28,15 +28,16 @@ def progress(quiet: bool = False):
 
 
 @contextlib.contextmanager
-def pass_progress(quiet: bool, name: str):
-    """Progress of a computation that reads a file in chunks, one bar per pass over it; yields
-    the progress callback of labelcli.outofcore, tick(pass name, rows done, total rows)."""
+def steps(quiet: bool, name: str | None = None):
+    """Progress of a task, one bar per step (a pass over a file read in chunks, the folds of a
+    cross-validation, a kNN search); yields the callback the tasks take, tick(step, done, total).
+    name: what the steps read (a file), shown after each step's name."""
     with progress(quiet) as bar:
         tasks: dict = {}
 
         def tick(step: str, done: int, total: int | None) -> None:
             if step not in tasks:
-                tasks[step] = bar.add_task(f"{step} ({name})", total=total)
+                tasks[step] = bar.add_task(step if name is None else f"{step} ({name})", total=total)
             bar.update(tasks[step], completed=done, total=total)
 
         yield tick
@@ -122,6 +123,22 @@ def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_b
         con.print(_table(top_df, title, limit=show))
     con.print(_table(class_df, "Tags that look wrong most often" if multi else "Issues by given class",
                      limit=20, pct=("share",)))
+
+
+def found_issues(con, found, table, ds, *, top=None, only=None, scope=None, out=None) -> None:
+    """The find-issues report of a tasks.IssuesResult and its table (and the feature sections)."""
+    from labelcli.render import tables
+
+    issues = found.issues
+    find_issues(con, num_examples=ds.num_examples, num_classes=ds.num_classes, num_issues=issues.num_issues,
+                filter_by=found.filter_by, rank_by=found.ranked_by,
+                top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
+                class_df=tables.class_issue_counts(issues, ds.labels, ds.classes), out=out,
+                cv_accuracy=found.predictions.cv_accuracy, show=min(top or 20, 50),
+                remaining=None if only is None else tables.flagged_in(issues, only), scope=scope)
+    if found.features is not None:
+        feature_issues(con, found.features.to_dict(ds.classes),
+                       tables.issue_type_sections(table, found.features, issues.num_issues), show=min(top or 10, 50))
 
 
 FEATURE_COLUMNS = ("issue_type", "outlier_score", "is_outlier", "duplicate_set")

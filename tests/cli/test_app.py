@@ -239,7 +239,7 @@ def test_internal_error_is_exit_3_with_one_line(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("synthetic failure")
 
-    monkeypatch.setattr(labelcli.core.health, "health_summary", boom)
+    monkeypatch.setattr(labelcli.core.health, "summary_from_scan", boom)
     code, out, err = run_cli("health", *NPY, "-q")
     assert code == 3
     line = assert_one_error_line(err, "internal error", "RuntimeError", "--debug")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from labelcli import outofcore
+from labelcli.io import chunks
 from tests.conftest import run_cli
 
 N = 3000
@@ -54,11 +54,10 @@ def data(tmp_path_factory):
 
 @pytest.fixture
 def streamed(monkeypatch):
-    """Counts the streaming calls of the CLI."""
+    """Counts the chunked runs of the CLI (each plans its chunk rows once, labelcli.io.chunks.chunk_rows)."""
     calls = []
-    for name in ("find_label_issues_streaming", "label_quality_scores_streaming", "health_summary_streaming"):
-        real = getattr(outofcore, name)
-        monkeypatch.setattr(outofcore, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    real = chunks.chunk_rows
+    monkeypatch.setattr(chunks, "chunk_rows", lambda *a, **kw: calls.append("chunked") or real(*a, **kw))
     return calls
 
 
@@ -73,9 +72,9 @@ def same_both_ways(monkeypatch, streamed, tmp_path, command, inputs, options, su
     a, b = tmp_path / f"whole{suffix}", tmp_path / f"streamed{suffix}"
     out_a = _run([command, *inputs, *options, "--out", a, "--quiet"], a)
     assert streamed == []
-    monkeypatch.setenv(outofcore.CHUNK_ROWS_ENV, "300")
+    monkeypatch.setenv(chunks.CHUNK_ROWS_ENV, "300")
     out_b = _run([command, *inputs, *options, "--out", b, "--quiet", *TINY], b)
-    monkeypatch.delenv(outofcore.CHUNK_ROWS_ENV)
+    monkeypatch.delenv(chunks.CHUNK_ROWS_ENV)
     assert len(streamed) == 1
     streamed.clear()
     assert out_a[1] == out_b[1], f"{command} {options} {suffix}: the files differ"
@@ -150,7 +149,7 @@ def test_a_small_budget_alone_streams(streamed, tmp_path, data):
     whole = _run(["find-issues", *inputs, "--out", a, "-q", "--all"], a)[1]
     assert streamed == []
     assert _run(["find-issues", *inputs, "--out", b, "-q", "--all", "--max-memory", "800KB"], b)[1] == whole
-    assert streamed == ["find_label_issues_streaming"]
+    assert streamed == ["chunked"]
     code, _, err = run_cli(["find-issues", *map(str, inputs), "--max-memory", "300KB"])
     assert code == 2 and err.startswith("Error: --max-memory 300.0KB is too small") and err.count("\n") == 1
 

@@ -1,5 +1,5 @@
-"""Out-of-core (streaming) find_label_issues must equal the in-memory path exactly (labelcli.outofcore
-over the chunk readers of labelcli.io.chunks, and the partials and merges of labelcli.core.streaming).
+"""Chunked (out-of-core) runs of the engine must equal the in-memory path exactly (the engine of
+labelcli.core.engine over the chunk readers of labelcli.io.chunks).
 
 Inputs are read in tiny chunks (a few hundred rows, so every pass sees many chunks and every
 class is split across them) from arrays, .npy, Parquet and CSV files; masks, rankings, scores and
@@ -11,14 +11,56 @@ import numpy as np
 import pytest
 
 import labelcli as lc
+from labelcli.core import engine
 from labelcli.core import passes as s
+from labelcli.core import validate as v
+from labelcli.core.defaults import defaults
+from labelcli.core.health import summary_from_scan
 from labelcli.errors import LabelError
-from labelcli.io import plan_chunk_rows
-from labelcli.outofcore import (
-    find_label_issues_streaming,
-    health_summary_streaming,
-    label_quality_scores_streaming,
-)
+from labelcli.io import chunk_rows as budget_rows
+from labelcli.io import open_probs, plan_chunk_rows, read_labels
+
+
+def _open(labels_source, pred_probs_source, *, chunk_rows=None, max_memory=None, normalize=False,
+          label_col="label", prob_columns=None, progress=None):
+    """(labels, reader, engine.Run) for labels and pred_probs given as arrays or files."""
+    reader = open_probs(pred_probs_source, label_col=label_col, prob_columns=prob_columns)
+    k = reader.num_classes
+    labels = v.as_labels(read_labels(labels_source, label_col=label_col), num_classes=k)
+    if reader.num_rows is not None:
+        v.check_same_length(len(labels), reader.num_rows, name_a="labels", name_b=reader.name)
+    if k < 2:
+        v.as_pred_probs(np.zeros((1, k)), name=reader.name)
+    rows = chunk_rows if chunk_rows is not None else budget_rows(reader, len(labels), max_memory)
+    return labels, reader, engine.Run(chunk_rows=rows, normalize=normalize, progress=progress)
+
+
+def find_label_issues_streaming(labels_source, pred_probs_source, *, filter_by=None, rank_by=None, frac_noise=1.0,
+                                num_to_remove_per_class=None, min_examples_per_class=1, compat=None, **kw):
+    profile = defaults(compat)
+    plan = engine.Plan(profile.filter_by if filter_by is None else filter_by,
+                       profile.rank_by if rank_by is None else rank_by, frac_noise,
+                       None if num_to_remove_per_class is None else tuple(num_to_remove_per_class),
+                       min_examples_per_class)
+    labels, reader, run = _open(labels_source, pred_probs_source, **kw)
+    plan.check(reader.num_classes)
+    v.check_classes_present(labels, reader.num_classes)
+    return engine.find_label_issues(labels, reader, plan, run)
+
+
+def label_quality_scores_streaming(labels_source, pred_probs_source, *, method=None, adjust_pred_probs=False,
+                                   compat=None, **kw):
+    labels, reader, run = _open(labels_source, pred_probs_source, **kw)
+    method = defaults(compat).rank_by if method is None else method
+    return engine.label_quality_scores(labels, reader, method, adjust_pred_probs, run)
+
+
+def health_summary_streaming(labels_source, pred_probs_source, *, class_names=None, top_pairs=20, **kw):
+    labels, reader, run = _open(labels_source, pred_probs_source, **kw)
+    v.check_classes_present(labels, reader.num_classes)
+    classes, scan = engine.confident_scan(labels, reader, run)
+    return summary_from_scan(classes.labels, classes.self_conf, scan, reader.num_classes, class_names=class_names,
+                             top_pairs=top_pairs)
 
 FIELDS = ("mask", "ranking", "scores", "predicted")
 
