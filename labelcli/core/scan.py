@@ -200,7 +200,7 @@ def cell_counts(labels: np.ndarray, guess: np.ndarray, k: int) -> np.ndarray:
     """Counts of (given, guess + 1) as a flat K * (K + 1) vector (guess -1 = not counted); in row
     blocks, so the int64 temporaries stay small."""
     counts = None
-    for sl in v.row_blocks(len(labels), 1 << 20):
+    for sl in v.row_blocks(len(labels), 1 << 18):
         cells = labels[sl].astype(np.int64) * (k + 1)
         cells += guess[sl]
         cells += 1
