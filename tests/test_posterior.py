@@ -146,3 +146,15 @@ def test_lowest_and_expected_fraction():
     assert list(P.lowest(s, 1)) == [False, True, False, False]  # ties to the earlier row
     assert P.lowest(s, 0).sum() == 0 and P.lowest(s, 10).all()
     assert P.expected_issue_fraction(s) == pytest.approx(1 - 0.4)
+
+
+def test_strided_fit_computes_only_the_kernels_it_uses(monkeypatch):
+    y, p, _ = _planted("confusion", n=900, seed=4)
+    t = np.full((6, 6), 0.02) + np.eye(6) * 0.88
+    monkeypatch.setattr(P, "FIT_ROWS", 300)
+    scores, model = P.posterior_scores(y, p, t)
+    every = P.kernel_terms(y, p, t)
+    np.testing.assert_array_equal(scores, P.posterior_from_terms(model, *every))
+    take = np.linspace(0, 899, 300).astype(np.int64)
+    assert model == P.fit_noise_model(y, p, t, terms=every)
+    assert model.flip_rate == P.fit_noise_model(y[take], p[take], t).flip_rate

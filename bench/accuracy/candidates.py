@@ -51,11 +51,11 @@ def _candidate(with_matrix=True, flagged="posterior", health="cleanlab"):
 
 register("labelcli-posterior", default=True, description="issue #16 candidate: noise-model posterior ranking "
          "(BIC-chosen kernels), low_posterior flags (default count), cleanlab's health count")(_candidate())
-register("labelcli-posterior[no-matrix]", description="the posterior without the noise-matrix kernel")(
+register("labelcli-posterior[no-matrix]", default=True, description="the posterior without the noise-matrix kernel")(
     _candidate(with_matrix=False))
-register("labelcli-posterior[filter=default]", description="labelcli's default flagged set, ranked by the posterior")(
+register("labelcli-posterior[filter=default]", default=True, description="labelcli's default flagged set, ranked by the posterior")(
     _candidate(flagged="default"))
-register("labelcli-posterior[health=expected]", description="noise rate = mean posterior probability of error")(
+register("labelcli-posterior[health=expected]", default=True, description="noise rate = mean posterior probability of error")(
     _candidate(health="expected"))
 
 
@@ -74,7 +74,7 @@ def _ml_cleanlab_mask(labels, pred_probs):
     return memo("ml-compat", lambda: ml.find_label_issues(labels, pred_probs, compat="cleanlab")).mask
 
 
-@register("labelcli-ml[cj]", task="multilabel", description="rows with a tag off its confident joint's diagonal")
+@register("labelcli-ml[cj]", task="multilabel", default=True, description="rows with a tag off its confident joint's diagonal")
 def _ml_cj(labels, pred_probs):
     from labelcli.core import multilabel as ml
 
@@ -83,7 +83,7 @@ def _ml_cj(labels, pred_probs):
     return Result(mask, r.scores, float(ml.health_summary(labels, pred_probs).noise_rate))
 
 
-@register("labelcli-ml[cl&lowsoftmin]", task="multilabel", description="cleanlab's flags among the lowest softmin "
+@register("labelcli-ml[cl&lowsoftmin]", task="multilabel", default=True, description="cleanlab's flags among the lowest softmin "
           "scores (as many as cleanlab flags)")
 def _ml_cl_low(labels, pred_probs):
     from labelcli.core import multilabel as ml

@@ -329,7 +329,7 @@ def markdown(result: dict, summary: dict) -> str:
             "errors. R@k: share of confirmed errors among the k lowest scores, k = reviewed rows. flagged: mean "
             "size of the flagged set. rate MAE: mean |estimated noise rate - true rate| (the health estimate). "
             "s: total seconds. ΔF1 / ΔAP: minus cleanlab's default. Every figure is a plain mean over problems.",
-            "", *ABOUT, "", "## Targets", ""]
+            "", *ABOUT, "", *_method_list(names), "## Targets", ""]
     t = summary["targets"]
     rows = []
     for meth in names:
@@ -428,6 +428,20 @@ def markdown(result: dict, summary: dict) -> str:
     if failed:
         out += ["## Failures", ""] + [f"- {r['method']} on {r['problem']}: {r['error']}" for r in failed[:50]] + [""]
     return "\n".join(out)
+
+
+def _method_list(names) -> list[str]:
+    """One line per method run (its registered description), so the report says what each name is."""
+    try:
+        from bench.accuracy.methods import MULTICLASS, MULTILABEL
+    except ImportError:
+        return []
+    lines = []
+    for n in names:
+        m = MULTICLASS.get(n) or MULTILABEL.get(n)
+        if m is not None and "[" not in n or (m is not None and n.startswith("labelcli-")):
+            lines.append(f"- `{n}`: {m.description}")
+    return (["Methods:", ""] + lines + [""]) if lines else []
 
 
 def _focus(names, result) -> list[str]:

@@ -80,22 +80,27 @@ def _off_diagonal_columns(noise_matrix: np.ndarray) -> np.ndarray:
     return t / sums
 
 
-def kernel_terms(labels: np.ndarray, pred_probs: np.ndarray, noise_matrix: np.ndarray | None = None):
+def kernel_terms(labels: np.ndarray, pred_probs: np.ndarray, noise_matrix: np.ndarray | None = None,
+                 confusion: bool = True):
     """Per-row (q_given, U, C, M, max other class probability), float64 vectors of length N.
 
-    M is None when no noise matrix is given. pred_probs may be any float dtype."""
+    M is None when no noise matrix is given, C when confusion=False (the kernels a fitted model
+    does not use need not be computed). pred_probs may be any float dtype."""
     labels = np.asarray(labels)
     n, k = pred_probs.shape
     off = None if noise_matrix is None else _off_diagonal_columns(noise_matrix)
-    qy, cc, mx = (np.empty(n) for _ in range(3))
+    qy, mx = np.empty(n), np.empty(n)
+    cc = np.empty(n) if confusion else None
     mm = None if off is None else np.empty(n)
     for sl in _blocks(n, k):
         q = np.minimum(pred_probs[sl].astype(np.float64), 1.0 - CLIP)
         y = labels[sl]
         rows = np.arange(len(y))
         own = q[rows, y]
-        odds = q / (1.0 - q)
-        cc[sl] = own * (odds.sum(axis=1) - odds[rows, y])
+        if confusion:
+            odds = q / (1.0 - q)
+            cc[sl] = own * (odds.sum(axis=1) - odds[rows, y])
+            del odds
         if off is not None:
             mm[sl] = np.einsum("nj,nj->n", q, off[y])
         q[rows, y] = -np.inf
@@ -134,25 +139,38 @@ def _fit(qy, u, cc, mm, n_all: int, k: int) -> NoiseModel:
     return NoiseModel(e, wu, wc, wm, chosen, ll, bic)
 
 
+def _fit_rows(n: int) -> np.ndarray | None:
+    """The rows the model is fitted on: all (None), or FIT_ROWS at a deterministic stride."""
+    return None if n <= FIT_ROWS else np.linspace(0, n - 1, FIT_ROWS).astype(np.int64)
+
+
 def fit_noise_model(labels, pred_probs, noise_matrix=None, *, terms=None) -> NoiseModel:
     """Fit eps and the kernel weights by maximum likelihood; choose the kernels by BIC.
 
     noise_matrix: [given i, true j] (e.g. labelcli.estimate_noise_matrices(...).noise_matrix);
-    None leaves the class-conditional kernel out. terms: kernel_terms(...) when already computed.
+    None leaves the class-conditional kernel out. terms: kernel_terms(...) of every row when
+    already computed (otherwise only the fitted rows' terms are computed).
     """
     n, k = pred_probs.shape
-    qy, u, cc, mm, _ = terms if terms is not None else kernel_terms(labels, pred_probs, noise_matrix)
-    if n > FIT_ROWS:
-        take = np.linspace(0, n - 1, FIT_ROWS).astype(np.int64)
-        qy, u, cc = qy[take], u[take], cc[take]
-        mm = None if mm is None else mm[take]
+    take = _fit_rows(n)
+    if terms is None:
+        labels = np.asarray(labels)
+        sub = (labels, pred_probs) if take is None else (labels[take], pred_probs[take])
+        qy, u, cc, mm, _ = kernel_terms(*sub, noise_matrix)
+    else:
+        qy, u, cc, mm, _ = terms
+        if take is not None:
+            qy, u, cc = qy[take], u[take], cc[take]
+            mm = None if mm is None else mm[take]
     return _fit(qy, u, cc, mm, n, k)
 
 
 def posterior_from_terms(model: NoiseModel, qy, u, cc, mm, max_other) -> np.ndarray:
     """The score of every row from its kernel terms (lower = more likely mislabeled)."""
     e = model.flip_rate
-    mix = model.uniform * u + model.confusion * cc
+    mix = model.uniform * u
+    if model.confusion > 0:
+        mix = mix + model.confusion * cc
     if model.noise_matrix > 0:
         mix = mix + model.noise_matrix * mm
     keep = (1.0 - e) * qy
@@ -164,9 +182,15 @@ def posterior_scores(labels, pred_probs, noise_matrix=None, *, model: NoiseModel
     """(scores, model): the tie-broken posterior probability that each given label is correct
     (lower = more suspect), and the fitted NoiseModel. Inputs are assumed validated (labels
     0..K-1 ints, pred_probs N x K rows summing to 1)."""
-    terms = kernel_terms(labels, pred_probs, noise_matrix)
-    if model is None:
+    n = len(pred_probs)
+    if model is None and _fit_rows(n) is None:  # one pass computes every kernel for fit and scores
+        terms = kernel_terms(labels, pred_probs, noise_matrix)
         model = fit_noise_model(labels, pred_probs, noise_matrix, terms=terms)
+        return posterior_from_terms(model, *terms), model
+    if model is None:  # fitted on a stride of rows; then only the kernels the model uses, on all
+        model = fit_noise_model(labels, pred_probs, noise_matrix)
+    terms = kernel_terms(labels, pred_probs, noise_matrix if model.noise_matrix > 0 else None,
+                         confusion=model.confusion > 0)
     return posterior_from_terms(model, *terms), model
 
 
