@@ -10,8 +10,8 @@
 - ``labelcli-posterior[health=expected]``: noise rate = mean posterior probability of error.
 - multi-label ``labelcli-ml[...]`` filter candidates (scores: labelcli's softmin):
   ``cj`` the rows with a tag off the diagonal of its confident joint (per-tag confident_learning);
-  ``cl&lowsoftmin`` cleanlab's flagged rows that are also among the lowest softmin scores, as many
-  as cleanlab flags.
+  ``cl-trimmed`` cleanlab's flagged rows that are also confidently off-diagonal on a tag or
+  among the lowest softmin scores (as many as cleanlab flags).
 """
 from __future__ import annotations
 
@@ -83,13 +83,14 @@ def _ml_cj(labels, pred_probs):
     return Result(mask, r.scores, float(ml.health_summary(labels, pred_probs).noise_rate))
 
 
-@register("labelcli-ml[cl&lowsoftmin]", task="multilabel", default=True, description="cleanlab's flags among the lowest softmin "
-          "scores (as many as cleanlab flags)")
+@register("labelcli-ml[cl-trimmed]", task="multilabel", default=True, description="cleanlab's flags that "
+          "are off a tag's confident-joint diagonal or among the lowest softmin scores (as many as cleanlab flags)")
 def _ml_cl_low(labels, pred_probs):
     from labelcli.core import multilabel as ml
     from labelcli.core import posterior
 
     r = _ml_default(labels, pred_probs)
     cl = _ml_cleanlab_mask(labels, pred_probs)
-    mask = cl & posterior.lowest(r.scores, int(cl.sum()))
+    cj = ml.find_label_issues(labels, pred_probs, filter_by="confident_learning").mask
+    mask = cl & (cj | posterior.lowest(r.scores, int(cl.sum())))
     return Result(mask, r.scores, float(ml.health_summary(labels, pred_probs).noise_rate))
