@@ -19,7 +19,7 @@ def test_quick_run_writes_report_and_json(tmp_path):
     benchmarks = ["planted"] + (["label-errors"] if LABEL_ERRORS.is_dir() else [])
     md, js = tmp_path / "ACCURACY.md", tmp_path / "results.json"
     env = {**os.environ, "ACCURACY_CACHE_DIR": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "bench.accuracy", "--quick", "--quiet", "--benchmarks", ",".join(benchmarks),
+    cmd = [sys.executable, "-m", "bench.accuracy", "--smoke", "--quiet", "--benchmarks", ",".join(benchmarks),
            "--methods", "cleanlab,labelcli,labelcli-compat,cleanlab[confident_learning]", "--out", str(md), "--json", str(js)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

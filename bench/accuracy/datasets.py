@@ -8,7 +8,9 @@ Benchmarks (``BENCHMARKS``):
   ``confirmed_error`` rows of reviewed.csv, and only reviewed rows have a verdict, so precision and
   the ranking metrics are measured among reviewed rows (``universe``) and recall@k uses k = number
   of reviewed rows over the full ranking.
-- ``planted`` / ``planted-multilabel``: bench/accuracy/planted.py.
+- ``planted`` / ``planted-multilabel``: bench/accuracy/planted.py (the sets defaults are chosen on).
+- ``heldout``: planted noise on the held-out datasets (planted.HELDOUT_DATASETS), reported apart and
+  never looked at while choosing.
 
 <shared> is ../shared/data beside the repository, or $LABELCLI_SHARED_DATA; $CIFAR10_NOISY_DIR and
 $LABEL_ERRORS_DIR override the two folders.
@@ -25,7 +27,7 @@ import numpy as np
 from bench.accuracy import planted
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ("cifar10-noisy", "label-errors", "planted", "planted-multilabel")
+BENCHMARKS = ("cifar10-noisy", "label-errors", "planted", "planted-multilabel", "heldout")
 CIFAR_SETTINGS = tuple(f"sparsity_{s}_noise_{a}" for s in ("0.0", "0.2", "0.4", "0.6") for a in ("0.2", "0.4", "0.6"))
 LABEL_ERROR_SETS = ("mnist", "cifar10", "imdb", "20news")
 
@@ -130,8 +132,26 @@ def _planted(specs, group: str) -> Iterator[Problem]:
         )
 
 
+def _installed(names) -> tuple:
+    """The datasets whose source package is installed (a missing one is skipped with a note)."""
+    import sys
+
+    from bench.accuracy import bundled
+
+    keep = tuple(d for d in names if d in planted.SKLEARN_DATASETS or bundled.available(d))
+    if len(keep) < len(names):
+        print(f"skipped (package not installed): {', '.join(d for d in names if d not in keep)}", file=sys.stderr)
+    return keep
+
+
 def planted_multiclass(**choices) -> Iterator[Problem]:
+    choices["datasets"] = _installed(choices.get("datasets", planted.MC_DATASETS))
     return _planted(planted.multiclass_specs(**choices), "planted")
+
+
+def heldout(**choices) -> Iterator[Problem]:
+    choices["datasets"] = _installed(choices.get("datasets", planted.HELDOUT_DATASETS))
+    return _planted(planted.multiclass_specs(**choices), "heldout")
 
 
 def planted_multilabel(**choices) -> Iterator[Problem]:
@@ -143,24 +163,39 @@ def available(benchmark: str) -> bool:
         return (cifar_dir() / "true_labels.npy").exists()
     if benchmark == "label-errors":
         return label_errors_dir().is_dir()
+    if benchmark == "heldout":
+        from bench.accuracy import bundled
+
+        return any(bundled.available(d) for d in planted.HELDOUT_DATASETS)
     return True
 
 
-# The small subset of `--quick` (a smoke test: one tiny problem per benchmark).
-QUICK = {
+# `--smoke`: one tiny problem per benchmark (the test suite's smoke test).
+SMOKE = {
     "cifar10-noisy": lambda: cifar10_noisy(CIFAR_SETTINGS[:1]),
     "label-errors": lambda: label_errors(("mnist",)),
     "planted": lambda: planted_multiclass(datasets=("iris",), kinds=("uniform",), rates=(0.2,), seeds=(0,), models=("logreg",)),
     "planted-multilabel": lambda: planted_multilabel(datasets=("digits-tags",), rates=(0.2,), seeds=(0,), models=("knn",)),
+    "heldout": lambda: heldout(datasets=("cells",), kinds=("uniform",), rates=(0.2,), seeds=(0,), models=("logreg",)),
+}
+# `--quick`: every family (dataset x model x noise kind) once, at 10% noise and seed 0; three
+# CIFAR-10 settings. Minutes from a fresh clone, seconds once cached.
+QUICK = {
+    "cifar10-noisy": lambda: cifar10_noisy(CIFAR_SETTINGS[::4]),
+    "label-errors": label_errors,
+    "planted": lambda: planted_multiclass(rates=(0.1,), seeds=(0,)),
+    "planted-multilabel": lambda: planted_multilabel(rates=(0.1,), seeds=(0,)),
+    "heldout": lambda: heldout(rates=(0.1,), seeds=(0,)),
 }
 FULL = {
     "cifar10-noisy": cifar10_noisy,
     "label-errors": label_errors,
     "planted": planted_multiclass,
     "planted-multilabel": planted_multilabel,
+    "heldout": heldout,
 }
 
 
-def problems(benchmark: str, quick: bool = False) -> Iterator[Problem]:
+def problems(benchmark: str, quick: bool = False, smoke: bool = False) -> Iterator[Problem]:
     """Every problem of one benchmark (a generator: arrays are loaded one problem at a time)."""
-    return (QUICK if quick else FULL)[benchmark]()
+    return (SMOKE if smoke else QUICK if quick else FULL)[benchmark]()

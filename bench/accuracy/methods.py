@@ -290,3 +290,4 @@ def load_extra(path: str) -> None:
 
 
 from bench.accuracy import ablation  # noqa: E402,F401  (registers labelcli[...] ablations)
+from bench.accuracy import candidates  # noqa: E402,F401  (registers issue #16's candidates)

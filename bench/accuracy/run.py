@@ -3,7 +3,8 @@
     python -m bench.accuracy                                   # default methods, every benchmark
     python -m bench.accuracy --methods cleanlab,labelcli,'cleanlab[*'
     python -m bench.accuracy --benchmarks planted --extra my_candidates.py --methods default,mine
-    python -m bench.accuracy --quick --out /tmp/a.md           # smoke test: one small problem each
+    python -m bench.accuracy --quick                           # every family once (a few minutes)
+    python -m bench.accuracy --smoke --out /tmp/a.md           # smoke test: one small problem each
     python -m bench.accuracy --list-methods
 
 Run from the repository root. Problems whose data folder is missing are skipped with a note.
@@ -38,8 +39,11 @@ def parse_args(argv):
                     help="a .py file or module that registers more methods (repeatable)")
     ap.add_argument("--out", default=str(DEFAULT_OUT), help="markdown report ('-' = none)")
     ap.add_argument("--json", default=str(DEFAULT_JSON), help="per-problem figures as JSON ('-' = none)")
-    ap.add_argument("--quick", action="store_true", help="one small problem per benchmark (smoke test)")
+    ap.add_argument("--quick", action="store_true", help="every family once: 10%% noise, seed 0 (a few minutes)")
+    ap.add_argument("--smoke", action="store_true", help="one small problem per benchmark (smoke test)")
     ap.add_argument("--jobs", type=int, default=1, help="processes that generate missing planted pred_probs")
+    ap.add_argument("--focus", default="", help="comma list of methods that get a table of every family "
+                    "(default: every selected method without [...] but cleanlab)")
     ap.add_argument("--list-methods", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return ap.parse_args(argv)
@@ -55,10 +59,13 @@ def prefetch_planted(benchmarks, quick: bool, jobs: int) -> None:
     from bench.accuracy import planted
 
     specs = []
-    if "planted" in benchmarks and not quick:
-        specs += list(planted.multiclass_specs())
-    if "planted-multilabel" in benchmarks and not quick:
-        specs += list(planted.multilabel_specs())
+    choice = {"rates": (0.1,), "seeds": (0,)} if quick else {}
+    if "planted" in benchmarks:
+        specs += list(planted.multiclass_specs(**choice))
+    if "heldout" in benchmarks:
+        specs += list(planted.multiclass_specs(datasets=planted.HELDOUT_DATASETS, **choice))
+    if "planted-multilabel" in benchmarks:
+        specs += list(planted.multilabel_specs(**choice))
     missing = [s for s in specs if not (planted.cache_dir() / f"{s.key}.npz").exists()]
     if jobs <= 1 or not missing:
         return
@@ -91,7 +98,8 @@ def run(args) -> dict:
     names = methods.select(args.methods)
     records, skipped = [], []
     t_start = time.perf_counter()
-    prefetch_planted(benchmarks, args.quick, args.jobs)
+    if not args.smoke:
+        prefetch_planted(benchmarks, args.quick, args.jobs)
     for bench in benchmarks:
         if not datasets.available(bench):
             skipped.append(bench)
@@ -99,7 +107,7 @@ def run(args) -> dict:
             continue
         t0 = time.perf_counter()
         count = 0
-        for problem in datasets.problems(bench, quick=args.quick):
+        for problem in datasets.problems(bench, quick=args.quick, smoke=args.smoke):
             registry = methods.REGISTRIES[problem.task]
             methods.clear_memo()
             for name in names:
@@ -114,7 +122,7 @@ def run(args) -> dict:
         methods.clear_memo()
         _log(args, f"{bench}: {count} problems in {time.perf_counter() - t0:.1f} s")
     return {"records": records, "methods": names, "benchmarks": benchmarks, "skipped": skipped,
-            "seconds": time.perf_counter() - t_start}
+            "focus": [f.strip() for f in args.focus.split(",") if f.strip()], "seconds": time.perf_counter() - t_start}
 
 
 def machine() -> dict:
