@@ -79,7 +79,7 @@ def check_detection(detection: Detection, multi_label: bool, rank_option: str = 
         lists = ((detection.filter_by, multilabel.FILTERS, "filter_by"), (detection.rank_by, multilabel.METHODS, rank_option),
                  (detection.aggregation, multilabel.AGGREGATIONS, "aggregation"))
         for value, allowed, option in lists:
-            if value in ("low_adjusted_margin", "adjusted_margin"):
+            if value in ("low_adjusted_margin", "adjusted_margin", "low_posterior", "posterior"):
                 raise LabelError(f"the `{option}` option '{value}' is for multi-class data; multi-label takes:"
                                  f" {', '.join(allowed)}")
         if detection.adjust_pred_probs:

@@ -28,8 +28,8 @@ FILTERS = (
 )
 PRUNE_FILTERS = ("prune_by_noise_rate", "prune_by_class", "both")
 RANK_METHODS = ("self_confidence", "normalized_margin", "confidence_weighted_entropy")
-LABELCLI_ONLY_FILTERS = ("low_adjusted_margin",)
-LABELCLI_ONLY_METHODS = ("adjusted_margin",)
+LABELCLI_ONLY_FILTERS = ("low_posterior", "low_adjusted_margin")
+LABELCLI_ONLY_METHODS = ("posterior", "adjusted_margin")
 ATOL = 1e-6
 
 

@@ -20,8 +20,8 @@ class Defaults:
 
 
 LABELCLI = Defaults(
-    filter_by="low_adjusted_margin",
-    rank_by="adjusted_margin",
+    filter_by="low_posterior",
+    rank_by="posterior",
     multilabel_filter_by="prune_by_noise_rate",
     multilabel_method="self_confidence",
     multilabel_aggregation="softmin",

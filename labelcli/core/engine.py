@@ -23,10 +23,18 @@ import numpy as np
 from labelcli.core import passes as ps
 from labelcli.core import validate as v
 from labelcli.core.adjusted import adjusted_issue_count
-from labelcli.core.latent import calibrate
-from labelcli.core.pruning import PRUNING, LabelIssues, check_options, issues_mask, noise_rate_quota, prune_counts
+from labelcli.core.latent import calibrate, latent_estimates
+from labelcli.core.pruning import (
+    COUNTED_FILTERS,
+    PRUNING,
+    LabelIssues,
+    check_options,
+    issues_mask,
+    noise_rate_quota,
+    prune_counts,
+)
 from labelcli.core.scan import RowScan
-from labelcli.core.scores import check_method, needs_thresholds
+from labelcli.core.scores import MODEL_METHODS, check_method, needs_thresholds
 from labelcli.core.select import lowest_mask, order_by_score
 
 
@@ -195,25 +203,36 @@ class Plan:
     @property
     def score_methods(self) -> tuple:
         """Scores pass 2 computes per chunk (self_confidence comes from pass 1; adjusted_margin
-        needs the margin thresholds of all rows, see needs_margin)."""
+        needs the margin thresholds of all rows, see needs_margin; posterior the noise model)."""
+        return tuple(sorted(self.scores - {"self_confidence", "adjusted_margin", *MODEL_METHODS}))
+
+    @property
+    def scores(self) -> set:
+        """The label quality scores the filter and the ranking read."""
         wanted = {self.rank_by}
         if self.filter_by.startswith("low_"):
             wanted.add(self.filter_by[len("low_") :])
-        return tuple(sorted(wanted - {"self_confidence", "adjusted_margin"}))
+        return wanted
 
     @property
     def count_adjusted(self) -> bool:
-        """The count of low_adjusted_margin comes from the adjusted guesses (not a caller's joint)."""
-        return self.filter_by == "low_adjusted_margin" and self.confident_joint is None
+        """The count of the counted filters comes from the adjusted guesses (not a caller's joint)."""
+        return self.filter_by in COUNTED_FILTERS and self.confident_joint is None
 
     @property
     def needs_joint(self) -> bool:
-        """Every filter but low_adjusted_margin reads the confident joint or the per-row scan."""
-        return self.filter_by != "low_adjusted_margin"
+        """Every filter but low_adjusted_margin reads the confident joint or the per-row scan, and
+        the posterior's noise model is estimated from the joint."""
+        return self.filter_by != "low_adjusted_margin" or self.needs_posterior
 
     @property
     def needs_margin(self) -> bool:
-        return "adjusted_margin" in (self.rank_by, self.filter_by[len("low_") :])
+        """The margin thresholds: for the adjusted margin, and for the counted filters' count."""
+        return "adjusted_margin" in self.scores or self.count_adjusted
+
+    @property
+    def needs_posterior(self) -> bool:
+        return "posterior" in self.scores
 
     def check(self, k: int) -> None:
         check_options(self.filter_by, self.rank_by, self.frac_noise, self.num_to_remove_per_class,
@@ -238,6 +257,8 @@ def find_label_issues(labels: np.ndarray, source, plan: Plan, run: Run = Run()) 
     def passes():
         classes = _classes(stream)
         scan, scores, adjusted = _joint(stream, classes, plan)
+        if plan.needs_posterior:
+            scores["posterior"] = _posterior(stream, _noise_matrix(stream, classes, scan))
         pcm = plan.prune_counts(classes, scan.joint)
         cells = _cells(stream, classes, pcm, plan) if plan.needs_cells else None
         return _finish(plan, classes, scan, scores, pcm, cells, adjusted)
@@ -264,14 +285,14 @@ def _finish(plan: Plan, classes: ps.Classes, scan: RowScan, scores: dict, pcm, c
     """The LabelIssues of find_label_issues from the merged results of the passes."""
     y, sc = classes.labels, classes.self_conf
     all_scores = {"self_confidence": lambda: sc.astype(np.float64), **{m: (lambda m=m: scores[m]) for m in scores}}
-    if plan.filter_by == "low_adjusted_margin":
+    if plan.filter_by in COUNTED_FILTERS:
         if plan.confident_joint is None:
             num = adjusted_issue_count(adjusted_cells, classes.counts)
         else:  # the caller's joint sets the count, as it does for cleanlab's low_* filters
             from labelcli.core.latent import calibrated_off_diagonal
 
             num = calibrated_off_diagonal(plan.confident_joint, classes.counts)
-        mask = lowest_mask(scores["adjusted_margin"], num)
+        mask = lowest_mask(scores[plan.filter_by[len("low_") :]], num)
     else:
         mask = issues_mask(
             plan.filter_by, y, sc, scan, classes.by_class, pcm, plan.min_examples_per_class,
@@ -284,12 +305,66 @@ def _finish(plan: Plan, classes: ps.Classes, scan: RowScan, scores: dict, pcm, c
     return LabelIssues(mask, ranking, rank_scores, predicted, plan.filter_by, plan.rank_by)
 
 
+def _noise_matrix(stream: ChunkStream, classes: ps.Classes, scan: RowScan) -> np.ndarray | None:
+    """The noise matrix of the posterior's class-conditional kernel, from the confident joint
+    (None when the data are too few for it, see core.posterior.uses_noise_matrix)."""
+    from labelcli.core import posterior
+
+    if not posterior.uses_noise_matrix(stream.n, stream.k):
+        return None
+    counts = classes.counts
+    return latent_estimates(calibrate(scan.joint, counts), counts, converge=True).noise_matrix
+
+
+def _posterior(stream: ChunkStream, noise: np.ndarray | None) -> np.ndarray:
+    """The posterior scores (core.posterior): the model fitted on a fixed stride of rows
+    (gathered from the chunks in row order), then every chunk scored by the kernels the model
+    uses. noise: the noise matrix (_noise_matrix)."""
+    from labelcli.core import posterior
+
+    take = posterior.fit_rows(stream.n)
+    labels, rows = [], []
+    for chunk in stream:
+        lo, hi = np.searchsorted(take, [chunk.start, chunk.start + len(chunk)])
+        local = take[lo:hi] - chunk.start
+        labels.append(chunk.labels[local])
+        rows.append(chunk.pred_probs[local])
+        stream.tick("noise model", chunk.start + len(chunk), stream.n)
+    terms = posterior.kernel_terms(np.concatenate(labels), np.concatenate(rows), noise)
+    del labels, rows
+    model = posterior.fit_noise_model(terms, stream.n, stream.k)
+    scores = np.empty(stream.n)
+    for chunk in stream:
+        sl = slice(chunk.start, chunk.start + len(chunk))
+        scores[sl] = posterior.posterior_from_terms(
+            model, posterior.scoring_terms(model, chunk.labels, chunk.pred_probs, noise))
+        stream.tick("posterior", chunk.start + len(chunk), stream.n)
+    return scores
+
+
 def label_quality_scores(labels: np.ndarray, source, method: str, adjust_pred_probs: bool = False,
                          run: Run = Run(), *, predicted: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """(label quality scores, argmax class or None without `predicted`) over the chunks of source:
     one pass, or two when the method needs thresholds of all rows first (adjusted_margin,
-    adjust_pred_probs)."""
+    adjust_pred_probs); the posterior takes the passes of the confident joint first."""
     check_method(method, adjust_pred_probs)
+    if method in MODEL_METHODS:
+        from labelcli.core.posterior import uses_noise_matrix
+
+        if not uses_noise_matrix(len(labels), source.num_classes):  # no class pairs: the rows alone
+            stream = ChunkStream(source, labels, run, check_up_front=True)
+            scores = _posterior(stream, None)
+            return scores, (ps.scores_merge((ps.scores_partial(c, "self_confidence") for c in stream), stream.n)[1]
+                            if predicted else None)
+        stream = ChunkStream(source, labels, run)
+
+        def passes():
+            classes = _classes(stream)
+            scan = _joint(stream, classes)[0]
+            scores = _posterior(stream, _noise_matrix(stream, classes, scan))
+            return scores, scan.predicted.astype(np.intp) if predicted else None
+
+        return _with_checks(stream, passes)
     stream = ChunkStream(source, labels, run, check_up_front=True)
     thresholds = None
     if needs_thresholds(method, adjust_pred_probs):

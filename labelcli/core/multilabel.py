@@ -27,8 +27,8 @@ from labelcli.errors import LabelError
 
 # Every multi-class filter but the adjusted margin has a one-vs-rest meaning (per-tag thresholds
 # of a binary problem are not defined for it yet).
-FILTERS: tuple[str, ...] = tuple(f for f in MULTICLASS_FILTERS if f != "low_adjusted_margin")
-METHODS: tuple[str, ...] = tuple(m for m in MULTICLASS_METHODS if m != "adjusted_margin")
+FILTERS: tuple[str, ...] = tuple(f for f in MULTICLASS_FILTERS if f not in ("low_adjusted_margin", "low_posterior"))
+METHODS: tuple[str, ...] = tuple(m for m in MULTICLASS_METHODS if m not in ("adjusted_margin", "posterior"))
 AGGREGATIONS = ("exponential_moving_average", "softmin", "min", "mean")
 # A tag is predicted present when its probability reaches this.
 PREDICT_THRESHOLD = 0.5

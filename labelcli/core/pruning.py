@@ -15,6 +15,7 @@ from labelcli.core.scores import METHODS
 from labelcli.core.select import first_n_by_key, first_n_by_key_columns, first_n_by_key_rows, lowest_mask
 
 FILTERS = (
+    "low_posterior",
     "low_adjusted_margin",
     "prune_by_noise_rate",
     "prune_by_class",
@@ -25,6 +26,9 @@ FILTERS = (
     "low_normalized_margin",
 )
 PRUNING = ("prune_by_noise_rate", "prune_by_class", "both")
+# labelcli's filters: the lowest scores, as many as the calibrated adjusted confident joint counts
+# off its diagonal (see core.adjusted); low_posterior is the default.
+COUNTED_FILTERS = ("low_posterior", "low_adjusted_margin")
 
 
 @dataclass(frozen=True)
@@ -173,17 +177,17 @@ def check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, k
     if filter_by in FILTERS and rank_by not in METHODS:
         raise v.LabelError(f"unknown rank_by '{rank_by}'; choose one of {', '.join(METHODS)}")
     check_filter_options(filter_by, frac_noise, num_to_remove, min_examples, k)
-    if filter_by == "low_adjusted_margin" and (frac_noise != 1.0 or min_examples != 1):
+    if filter_by in COUNTED_FILTERS and (frac_noise != 1.0 or min_examples != 1):
         # cleanlab only warns that they are ignored outside the pruning filters; a silent no-op
         # after a change of default would hide that the call no longer does what it asks
         raise v.LabelError(
             f"frac_noise and min_examples_per_class tune the pruning filters ({', '.join(PRUNING)}),"
-            " not low_adjusted_margin (the default); pass filter_by too"
+            f" not {filter_by}; pass filter_by too"
         )
 
 
 def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_per_class, noise_rate, low):
-    """The flagged rows of one filter (but low_adjusted_margin, see adjusted.py), from the per-row
+    """The flagged rows of one filter (but the COUNTED_FILTERS, see the engine), from the per-row
     scan; noise_rate() and low() compute the parts that need pred_probs again (the noise-rate
     selection, low_* scores)."""
     if filter_by in PRUNING:

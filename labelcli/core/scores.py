@@ -11,7 +11,9 @@ import numpy as np
 from labelcli.core import validate as v
 from labelcli.core.adjusted import adjusted_scan
 
-METHODS = ("adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
+METHODS = ("posterior", "adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
+# Scores that need the noise model fitted on all rows first (labelcli.core.posterior, run by the engine).
+MODEL_METHODS = ("posterior",)
 CLIP = 1e-6
 
 
@@ -20,8 +22,8 @@ def check_method(method: str, adjust_pred_probs: bool = False) -> None:
     # adjusted_margin is normalized_margin of the adjusted pred_probs: adjust_pred_probs is implied.
     if method not in METHODS:
         raise v.LabelError(f"unknown scoring method '{method}'; choose one of {', '.join(METHODS)}")
-    if adjust_pred_probs and method == "confidence_weighted_entropy":
-        raise v.LabelError("adjust_pred_probs is not supported with confidence_weighted_entropy")
+    if adjust_pred_probs and method in ("confidence_weighted_entropy", *MODEL_METHODS):
+        raise v.LabelError(f"adjust_pred_probs is not supported with {method}")
 
 
 def needs_thresholds(method: str, adjust_pred_probs: bool) -> bool:

@@ -20,11 +20,11 @@ from tests.conftest import SAMPLE_SOURCES as SOURCES
 
 CLASSES_OPT = ",".join(NAMES)
 FILTERS = [
-    "low_adjusted_margin", "prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
+    "low_posterior", "low_adjusted_margin", "prune_by_noise_rate", "prune_by_class", "both", "confident_learning",
     "predicted_neq_given", "low_self_confidence", "low_normalized_margin",
 ]
 PRUNING = {"prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given"}
-RANKERS = ["adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy"]
+RANKERS = ["posterior", "adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 
 
 def csv_text(text: str) -> pd.DataFrame:
@@ -32,13 +32,13 @@ def csv_text(text: str) -> pd.DataFrame:
 
 
 def test_find_issues_from_pred_probs_default(default_issues, sample_labels, sample_pred_probs):
-    """labelcli's defaults (low_adjusted_margin, ranked by adjusted_margin) on the .npy sample."""
+    """labelcli's defaults (low_posterior, ranked by posterior) on the .npy sample."""
     import labelcli
 
     t = default_issues
     assert list(t.columns) == ["index", "given_label", "predicted_label", "label_score", "is_label_issue"]
     api = labelcli.find_label_issues(sample_labels, sample_pred_probs)
-    assert api.filter_by == "low_adjusted_margin" and api.rank_by == "adjusted_margin"
+    assert api.filter_by == "low_posterior" and api.rank_by == "posterior"
     assert list(t["index"]) == list(api.ranking) and len(t) == 111
     assert t["is_label_issue"].all()
     assert t["index"].is_unique and t["index"].between(0, 1796).all()
@@ -157,7 +157,7 @@ def test_find_issues_format_json_stdout_is_clean(default_issues):
     r = cli_ok("find-issues", *NPY, "--format", "json")
     doc = json.loads(r.stdout)  # stdout is JSON and nothing else
     assert doc["num_examples"] == 1797 and doc["num_issues"] == len(default_issues)
-    assert doc["filter_by"] == "low_adjusted_margin" and doc["rank_by"] == "adjusted_margin"
+    assert doc["filter_by"] == "low_posterior" and doc["rank_by"] == "posterior"
     assert doc["cv_accuracy"] is None
     assert [row["index"] for row in doc["issues"]] == list(default_issues["index"][:20])
     assert "likely label issues" in r.stderr and '"num_issues"' not in r.stderr
@@ -184,7 +184,9 @@ def test_every_input_format_gives_the_same_issues(source, default_issues):
     """Consistency: the flagged rows (and their order) do not depend on the file format."""
     t = csv_text(cli_ok("find-issues", *SOURCES[source], "-q", "--out", "-").stdout)
     assert list(t["index"]) == list(default_issues["index"])
-    np.testing.assert_allclose(t["label_score"], default_issues["label_score"], rtol=1e-6)
+    # float64 values parsed from text vs the float32 .npy: the thresholds and so the noise matrix
+    # behind the posterior are computed in the data's dtype, a few ulps of float32 apart
+    np.testing.assert_allclose(t["label_score"], default_issues["label_score"], rtol=1e-4)
     expected_names = default_issues["given_label"] if source == "npy" else \
         default_issues["given_label"].astype(int).map(lambda i: NAMES[i])
     assert list(t["given_label"]) == list(expected_names)

@@ -91,9 +91,12 @@ def test_defaults_and_compat_cleanlab_on_multilabel(tag_data):
     r = run_cli("score", "-l", d / "y.npy", "-p", d / "p.npy", "-q", "--out", "-", "--compat", "cleanlab")
     got = pd.read_csv(__import__("io").StringIO(r.stdout))["label_score"].to_numpy()
     np.testing.assert_allclose(got, ema, rtol=0, atol=1e-12)
-    for option, value in (("--filter-by", "low_adjusted_margin"), ("--rank-by", "adjusted_margin")):
+    for option, value in (("--filter-by", "low_adjusted_margin"), ("--rank-by", "adjusted_margin"),
+                          ("--filter-by", "low_posterior"), ("--rank-by", "posterior")):
         err = error_of("find-issues", "-l", d / "y.npy", "-p", d / "p.npy", option, value)
-        assert f"'{value}' is for multi-class data" in err
+        assert f"{option} '{value}' is for multi-class data" in err
+    err = error_of("score", "-l", d / "y.npy", "-p", d / "p.npy", "--method", "posterior")
+    assert "--method 'posterior' is for multi-class data" in err
 
 
 @pytest.mark.parametrize("aggregation", multilabel.AGGREGATIONS)

@@ -14,7 +14,7 @@ from tests.conftest import cli_ok, read_result
 from tests.conftest import SAMPLE_CSV2 as CSV2
 from tests.conftest import SAMPLE_NPY as NPY
 
-RANKERS = ["adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy"]
+RANKERS = ["posterior", "adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy"]
 
 
 def csv_text(text: str) -> pd.DataFrame:

@@ -108,8 +108,8 @@ def test_defaults_resolution():
 def test_current_profiles():
     """The one test that pins the values (the others read them from the profiles)."""
     assert d.LABELCLI == d.Defaults(
-        filter_by="low_adjusted_margin",
-        rank_by="adjusted_margin",
+        filter_by="low_posterior",
+        rank_by="posterior",
         multilabel_filter_by="prune_by_noise_rate",
         multilabel_method="self_confidence",
         multilabel_aggregation="softmin",
@@ -245,7 +245,7 @@ def test_explicit_multiclass_options_override_the_profile(compat):
             _same_issues(lc.find_label_issues(y, p, filter_by=f, rank_by="normalized_margin", compat=compat, **kw),
                          lc.find_label_issues(y, p, filter_by=f, rank_by="normalized_margin", **kw), f"{f} {kw}")
     for m in lc.METHODS:
-        for adjust in (False, True) if m != "confidence_weighted_entropy" else (False,):
+        for adjust in (False, True) if m not in ("confidence_weighted_entropy", "posterior") else (False,):
             np.testing.assert_array_equal(lc.label_quality_scores(y, p, method=m, adjust_pred_probs=adjust, compat=compat),
                                           lc.label_quality_scores(y, p, method=m, adjust_pred_probs=adjust))
 

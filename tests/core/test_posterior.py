@@ -15,7 +15,8 @@ def test_kernel_terms_by_hand():
     p = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
     y = np.array([1, 0])
     t = np.array([[0.8, 0.1, 0.0], [0.2, 0.7, 0.5], [0.0, 0.2, 0.5]])  # [given, true]
-    qy, u, c, m, mx = P.kernel_terms(y, p, t)
+    terms = P.kernel_terms(y, p, t)
+    qy, u, c, m, mx = terms.qy, terms.u, terms.cc, terms.mm, terms.max_other
     np.testing.assert_allclose(qy, [0.2, 0.5])
     np.testing.assert_allclose(u, [0.8 / 2, 0.5 / 2])
     # C_i = q_i * sum_{j != i} q_j / (1 - q_j)
@@ -24,7 +25,7 @@ def test_kernel_terms_by_hand():
     off = np.array([[0, 1 / 3, 0], [1, 0, 1], [0, 2 / 3, 0]])
     np.testing.assert_allclose(m, [p[0] @ off[1], p[1] @ off[0]])
     np.testing.assert_allclose(mx, [0.7, 0.5])
-    assert P.kernel_terms(y, p)[3] is None
+    assert P.kernel_terms(y, p).mm is None
 
 
 def test_kernels_sum_to_one_over_given_classes():
@@ -32,7 +33,8 @@ def test_kernels_sum_to_one_over_given_classes():
     p = rng.dirichlet(np.ones(5), size=40)
     t = rng.random((5, 5))
     for cls in range(5):
-        _, u, c, m, _ = P.kernel_terms(np.full(40, cls), p, t)
+        terms = P.kernel_terms(np.full(40, cls), p, t)
+        u, c, m = terms.u, terms.cc, terms.mm
         if cls == 0:
             tot = [u.copy(), c.copy(), m.copy()]
         else:
@@ -96,13 +98,28 @@ def test_ties_break_toward_a_confident_other_class():
     assert np.all((scores >= 0) & (scores <= 1))
 
 
-def test_row_blocks_and_dtypes_do_not_change_scores(monkeypatch):
-    y, p, _ = _planted("confusion", n=900)
-    ref, model = P.posterior_scores(y, p)
-    monkeypatch.setattr(P, "_ROW_BLOCK_VALUES", 50)
-    np.testing.assert_array_equal(P.posterior_scores(y, p)[0], ref)
-    s32, _ = P.posterior_scores(y, p.astype(np.float32), model=model)
+@pytest.mark.parametrize("k", [6, 80])
+def test_blocks_of_rows_and_dtypes_do_not_change_scores(k):
+    """Each row's terms depend on that row alone (column by column below COLUMN_MAX_K classes,
+    row by row above): scoring rows in any grouping gives the same bits."""
+    y, p, _ = _planted("confusion", n=900, k=k)
+    t = np.full((k, k), 0.02) + np.eye(k)
+    ref, model = P.posterior_scores(y, p, t)
+    parts = [P.posterior_from_terms(model, P.scoring_terms(model, y[a:b], p[a:b], t))
+             for a, b in ((0, 7), (7, 400), (400, 401), (401, 900))]
+    np.testing.assert_array_equal(np.concatenate(parts), ref)
+    s32 = P.posterior_from_terms(model, P.scoring_terms(model, y, p.astype(np.float32), t))
     np.testing.assert_allclose(s32, ref, atol=1e-6)
+
+
+def test_column_and_row_terms_agree():
+    y, p, _ = _planted("confusion", n=500)
+    t = np.full((6, 6), 0.03) + np.eye(6)
+    off = P.off_diagonal_columns(t)
+    cols = P._terms_columns(p, y, off, True)
+    rows = P._terms_rows(p, y, off, True)
+    for a, b in zip(cols, rows):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_rows_permute_with_the_scores():
@@ -115,9 +132,11 @@ def test_rows_permute_with_the_scores():
 
 def test_fit_on_a_subset_scales_the_likelihood(monkeypatch):
     y, p, _ = _planted("confusion", n=4000, seed=2)
-    full = P.fit_noise_model(y, p)
+    full = P.fit_noise_model(P.kernel_terms(y, p), len(y), p.shape[1])
     monkeypatch.setattr(P, "FIT_ROWS", 2000)
-    sub = P.fit_noise_model(y, p)
+    take = P.fit_rows(len(y))
+    assert len(take) == 2000 and take[0] == 0 and take[-1] == len(y) - 1
+    sub = P.fit_noise_model(P.kernel_terms(y[take], p[take]), len(y), p.shape[1])
     assert sub.kernels == full.kernels
     assert sub.log_likelihood == pytest.approx(full.log_likelihood, rel=0.05)
 
@@ -140,11 +159,8 @@ def test_noise_matrix_kernel_needs_support():
     assert set(model.bic) == set(P.KERNELS)
 
 
-def test_lowest_and_expected_fraction():
+def test_expected_fraction():
     s = np.array([0.5, 0.1, 0.1, 0.9])
-    assert list(P.lowest(s, 2)) == [False, True, True, False]
-    assert list(P.lowest(s, 1)) == [False, True, False, False]  # ties to the earlier row
-    assert P.lowest(s, 0).sum() == 0 and P.lowest(s, 10).all()
     assert P.expected_issue_fraction(s) == pytest.approx(1 - 0.4)
 
 
@@ -153,8 +169,50 @@ def test_strided_fit_computes_only_the_kernels_it_uses(monkeypatch):
     t = np.full((6, 6), 0.02) + np.eye(6) * 0.88
     monkeypatch.setattr(P, "FIT_ROWS", 300)
     scores, model = P.posterior_scores(y, p, t)
-    every = P.kernel_terms(y, p, t)
-    np.testing.assert_array_equal(scores, P.posterior_from_terms(model, *every))
     take = np.linspace(0, 899, 300).astype(np.int64)
-    assert model == P.fit_noise_model(y, p, t, terms=every)
-    assert model.flip_rate == P.fit_noise_model(y[take], p[take], t).flip_rate
+    assert model == P.fit_noise_model(P.kernel_terms(y[take], p[take], t), 900, 6)
+    used = P.scoring_terms(model, y, p, t)
+    assert (used.cc is None) == (model.confusion == 0) and (used.mm is None) == (model.noise_matrix == 0)
+    np.testing.assert_array_equal(scores, P.posterior_from_terms(model, used))
+
+
+def test_the_default_find_label_issues_is_the_posterior_over_any_chunks():
+    import labelcli
+    from labelcli.core import engine
+
+    y, p, _ = _planted("confusion", n=3000, seed=6)
+    r = labelcli.find_label_issues(y, p)
+    assert r.filter_by == "low_posterior" and r.rank_by == "posterior"
+    t = labelcli.estimate_noise_matrices(y, p).noise_matrix
+    np.testing.assert_array_equal(r.scores, P.posterior_scores(y, p, t)[0])
+    np.testing.assert_array_equal(labelcli.label_quality_scores(y, p), r.scores)
+    plan = engine.Plan("low_posterior", "posterior")
+    for rows in (1, 499, 1200):
+        got = engine.find_label_issues(y, engine.ArraySource(p), plan, engine.Run(chunk_rows=rows))
+        np.testing.assert_array_equal(got.scores, r.scores)
+        np.testing.assert_array_equal(got.mask, r.mask)
+    # as many flagged as the adjusted confident joint counts (what low_adjusted_margin flags)
+    assert r.num_issues == labelcli.find_label_issues(y, p, filter_by="low_adjusted_margin").num_issues
+
+
+@pytest.mark.parametrize("kind,seed", [("uniform", 1), ("confusion", 2), ("confusion", 3)])
+def test_the_fit_is_the_maximum_likelihood(kind, seed):
+    """The Newton fit reaches at least the best likelihood of a fine grid over (eps, weights),
+    for each of the three nested models, within the bounds on eps."""
+    y, p, _ = _planted(kind, n=3000, seed=seed)
+    t = np.full((6, 6), 0.02) + np.eye(6) * 0.8
+    t[1, 0] = 0.3
+    terms = P.kernel_terms(y, p, t)
+    qy, kernels = terms.qy, (terms.u, terms.cc, terms.mm)
+    diffs = np.stack([kern - qy for kern in kernels])
+    grid = np.linspace(0, 1, 11)
+    for level in (1, 2, 3):
+        ll, masses = P._maximize(qy, diffs[:level])
+        assert np.all(masses >= 0) and P.EPS_LOW - 1e-12 <= masses.sum() <= P.EPS_HIGH + 1e-12
+        best = -np.inf
+        for e in np.linspace(P.EPS_LOW, P.EPS_HIGH, 30):
+            for w in ([(1.0,)] if level == 1 else [(a, 1 - a) for a in grid] if level == 2 else
+                      [(a, b, 1 - a - b) for a in grid for b in grid if a + b <= 1 + 1e-9]):
+                mix = sum(wk * kern for wk, kern in zip(w, kernels))
+                best = max(best, np.log((1 - e) * qy + e * mix).sum())
+        assert ll >= best - 1e-6 * abs(best), (level, ll, best)

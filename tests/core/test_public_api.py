@@ -23,6 +23,7 @@ def test_public_api_exports():
     for name in labelcli.__all__:
         assert hasattr(labelcli, name), name
     assert FILTERS == (
+        "low_posterior",
         "low_adjusted_margin",
         "prune_by_noise_rate",
         "prune_by_class",
@@ -32,7 +33,7 @@ def test_public_api_exports():
         "low_self_confidence",
         "low_normalized_margin",
     )
-    assert METHODS == ("adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
+    assert METHODS == ("posterior", "adjusted_margin", "self_confidence", "normalized_margin", "confidence_weighted_entropy")
     assert issubclass(LabelError, Exception)
 
 
@@ -76,7 +77,7 @@ def test_inputs_not_modified():
     labels = A_LABELS.copy()
     probs = A_PROBS.copy()
     find_label_issues(labels, probs, filter_by="both")
-    label_quality_scores(labels, probs, adjust_pred_probs=True)
+    label_quality_scores(labels, probs, method="self_confidence", adjust_pred_probs=True)
     health_summary(labels, probs)
     np.testing.assert_array_equal(labels, A_LABELS)
     np.testing.assert_array_equal(probs, A_PROBS)

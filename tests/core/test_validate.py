@@ -196,7 +196,7 @@ def test_row_blocks_do_not_change_results(monkeypatch):
     s, p, _ = planted_noise(seed=6, n=300, k=4)
     before = {f: find_label_issues(s, p, filter_by=f) for f in FILTERS}
     scores = {m: label_quality_scores(s, p, method=m) for m in METHODS}
-    adj = label_quality_scores(s, p, adjust_pred_probs=True)
+    adj = label_quality_scores(s, p, method="normalized_margin", adjust_pred_probs=True)
     cj = confident_joint(s, p, calibrate=False)
     real = v.row_blocks
     monkeypatch.setattr(v, "row_blocks", lambda n, block_rows=None: real(n, 7))
@@ -207,7 +207,7 @@ def test_row_blocks_do_not_change_results(monkeypatch):
         np.testing.assert_array_equal(r.ranking, before[f].ranking, err_msg=f)
     for m in METHODS:
         np.testing.assert_array_equal(label_quality_scores(s, p, method=m), scores[m])
-    np.testing.assert_array_equal(label_quality_scores(s, p, adjust_pred_probs=True), adj)
+    np.testing.assert_array_equal(label_quality_scores(s, p, method="normalized_margin", adjust_pred_probs=True), adj)
     np.testing.assert_array_equal(confident_joint(s, p, calibrate=False), cj)
     # the row reported for a NaN in a later block is the absolute row
     bad = p.copy()
