@@ -323,16 +323,19 @@ def _posterior(stream: ChunkStream, noise: np.ndarray | None) -> np.ndarray:
     from labelcli.core import posterior
 
     take = posterior.fit_rows(stream.n)
-    labels, rows = [], []
+    picked = []  # (first row, labels, pred_probs) of the fit rows in each chunk
     for chunk in stream:
         lo, hi = np.searchsorted(take, [chunk.start, chunk.start + len(chunk)])
         local = take[lo:hi] - chunk.start
-        labels.append(chunk.labels[local])
-        rows.append(chunk.pred_probs[local])
+        picked.append((chunk.start, chunk.labels[local], chunk.pred_probs[local]))
         stream.tick("noise model", chunk.start + len(chunk), stream.n)
-    terms = posterior.kernel_terms(np.concatenate(labels), np.concatenate(rows), noise)
-    del labels, rows
+    picked.sort(key=lambda part: part[0])  # in row order, whatever order the chunks came in
+    terms = posterior.kernel_terms(np.concatenate([part[1] for part in picked]),
+                                   np.concatenate([part[2] for part in picked]), noise)
+    del picked
     model = posterior.fit_noise_model(terms, stream.n, stream.k)
+    if len(take) == stream.n:  # fitted on every row: their terms give the scores (the same bits)
+        return posterior.posterior_from_terms(model, terms)
     scores = np.empty(stream.n)
     for chunk in stream:
         sl = slice(chunk.start, chunk.start + len(chunk))
