@@ -75,8 +75,9 @@ def adjusted_scan(labels, pred_probs, thresholds, cut=None):
     return scores, guess
 
 
-def adjusted_rows(block: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, cut=None):
-    """(adjusted margins, adjusted guesses or None) of one row block, with row-wise reductions."""
+def adjusted_rows(block: np.ndarray, labels: np.ndarray, thresholds: np.ndarray, cut=None, scores: bool = True):
+    """(adjusted margins or None without `scores`, adjusted guesses or None) of one row block,
+    with row-wise reductions."""
     k = block.shape[1]
     total_shift = k * float(thresholds.max())  # each of the k entries gets max(t) added
     shifted = block.astype(np.float64)
@@ -86,17 +87,18 @@ def adjusted_rows(block: np.ndarray, labels: np.ndarray, thresholds: np.ndarray,
         d = np.where(block >= cut, shifted, -np.inf)
         guess = d.argmax(axis=1)
         guess[np.isneginf(d[np.arange(len(guess)), guess])] = -1
-    return _margin(labels, shifted, total_shift), guess
+    return (_margin(labels, shifted, total_shift) if scores else None), guess
 
 
-def adjusted_columns(cols: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, thresholds: np.ndarray, cut=None):
+def adjusted_columns(cols: np.ndarray, labels: np.ndarray, self_conf: np.ndarray, thresholds: np.ndarray, cut=None,
+                     scores: bool = True):
     """adjusted_scan of one row block given column by column (cols: K x B, the block transposed),
     for few classes, where numpy's row-wise reductions are slow: the same numbers, bit for bit.
 
     The row sum Z adds the shifted values in the order numpy's row sum does (pairwise: eight
     running sums over the first multiple of 8 columns, combined as ((0+1)+(2+3))+((4+5)+(6+7)),
     then the remaining columns one by one; plainly in order below 8 columns), so that Z, and the
-    score, are those of adjusted_scan; tests compare the two.
+    score, are those of adjusted_scan; tests compare the two. scores=False: the guesses only.
     """
     k, b = cols.shape
     total_shift = k * float(thresholds.max())
@@ -111,6 +113,14 @@ def adjusted_columns(cols: np.ndarray, labels: np.ndarray, self_conf: np.ndarray
     for j in range(k):  # a loop over classes
         s = cols[j].astype(np.float64)
         s -= thresholds[j]
+        if cut is not None:
+            np.greater_equal(cols[j], cut[j], out=above)
+            np.greater(s, best, out=better)
+            better &= above
+            np.copyto(best, s, where=better)
+            guess[better] = j
+        if not scores:
+            continue
         if j < whole:
             if j < 8:
                 acc[j] = s.copy()
@@ -123,12 +133,8 @@ def adjusted_columns(cols: np.ndarray, labels: np.ndarray, self_conf: np.ndarray
         else:
             z += s
         np.maximum(top, s, out=top, where=labels != j)
-        if cut is not None:
-            np.greater_equal(cols[j], cut[j], out=above)
-            np.greater(s, best, out=better)
-            better &= above
-            np.copyto(best, s, where=better)
-            guess[better] = j
+    if not scores:
+        return None, guess
     z += total_shift
     own = self_conf.astype(np.float64)
     own -= thresholds[labels]

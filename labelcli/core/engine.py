@@ -148,7 +148,8 @@ def _joint(stream: ChunkStream, classes: ps.Classes, plan=None):
     counts or None), with the scores the plan needs."""
     margin = classes.margin_thresholds() if plan is not None and plan.needs_margin else None
     kw = {} if plan is None else dict(score_methods=plan.score_methods, margin_thresholds=margin,
-                                      count_adjusted=plan.count_adjusted, joint=plan.needs_joint)
+                                      count_adjusted=plan.count_adjusted, joint=plan.needs_joint,
+                                      adjusted_scores="adjusted_margin" in plan.scores)
 
     def parts():
         for chunk in stream:
@@ -323,15 +324,14 @@ def _posterior(stream: ChunkStream, noise: np.ndarray | None) -> np.ndarray:
     from labelcli.core import posterior
 
     take = posterior.fit_rows(stream.n)
-    picked = []  # (first row, labels, pred_probs) of the fit rows in each chunk
+    picked = []  # (first row, kernel terms) of the fit rows in each chunk
     for chunk in stream:
         lo, hi = np.searchsorted(take, [chunk.start, chunk.start + len(chunk)])
-        local = take[lo:hi] - chunk.start
-        picked.append((chunk.start, chunk.labels[local], chunk.pred_probs[local]))
+        picked.append((chunk.start, posterior.kernel_terms_of_rows(chunk.labels, chunk.pred_probs,
+                                                                   take[lo:hi] - chunk.start, noise)))
         stream.tick("noise model", chunk.start + len(chunk), stream.n)
     picked.sort(key=lambda part: part[0])  # in row order, whatever order the chunks came in
-    terms = posterior.kernel_terms(np.concatenate([part[1] for part in picked]),
-                                   np.concatenate([part[2] for part in picked]), noise)
+    terms = posterior.concatenate([part[1] for part in picked])
     del picked
     model = posterior.fit_noise_model(terms, stream.n, stream.k)
     if len(take) == stream.n:  # fitted on every row: their terms give the scores (the same bits)

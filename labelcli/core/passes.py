@@ -130,12 +130,14 @@ class JointPartial:
 
 
 def joint_partial(chunk: Chunk, thresholds, *, score_methods=(), margin_thresholds=None,
-                  count_adjusted: bool = False, joint: bool = True, self_conf=None) -> JointPartial:
+                  count_adjusted: bool = False, joint: bool = True, self_conf=None,
+                  adjusted_scores: bool = True) -> JointPartial:
     """Scan one chunk (in cache-sized blocks) against the thresholds from pass 1.
 
     margin_thresholds (of all rows, after pass 1): also the adjusted margins, and with
     count_adjusted the (given, adjusted guess) counts that low_adjusted_margin needs. joint=False:
-    only the argmax, not the confident joint (low_adjusted_margin needs no more). self_conf: the
+    only the argmax, not the confident joint (low_adjusted_margin needs no more).
+    adjusted_scores=False: the adjusted guesses (the count) without the adjusted margins. self_conf: the
     chunk's self-confidences from pass 1, when at hand.
     chunk.check (validate.ValueCheck): the values are checked block by block as they are
     scanned; raises ValuesUnchecked when they fail."""
@@ -148,7 +150,7 @@ def joint_partial(chunk: Chunk, thresholds, *, score_methods=(), margin_threshol
     agrees = np.empty(n, dtype=bool)
     guess = np.empty(n, dtype=index_dtype(k)) if joint else None
     adjusted_cut = cut1 if count_adjusted else None
-    adjusted = np.empty(n) if margin_thresholds is not None else None
+    adjusted = np.empty(n) if margin_thresholds is not None and adjusted_scores else None
     adjusted_guess = np.empty(n, dtype=index_dtype(k)) if count_adjusted else None
     work: dict = {}
     for sl in v.row_blocks(n, v.rows_per_block(pred_probs)):
@@ -159,11 +161,13 @@ def joint_partial(chunk: Chunk, thresholds, *, score_methods=(), margin_threshol
             raise ValuesUnchecked(chunk.start)
         if joint:
             guess[sl] = g
-        if adjusted is not None:
+        if margin_thresholds is not None:
             if cols is not None:
-                adjusted[sl], g = adj.adjusted_columns(cols, y, sc[sl], margin_thresholds, adjusted_cut)
+                a, g = adj.adjusted_columns(cols, y, sc[sl], margin_thresholds, adjusted_cut, adjusted is not None)
             else:
-                adjusted[sl], g = adj.adjusted_scan(y, block, margin_thresholds, adjusted_cut)
+                a, g = adj.adjusted_rows(block, y, margin_thresholds, adjusted_cut, adjusted is not None)
+            if adjusted is not None:
+                adjusted[sl] = a
             if adjusted_guess is not None:
                 adjusted_guess[sl] = g
     off, counts = None, None

@@ -105,6 +105,15 @@ class KernelTerms:
         return KernelTerms(self.qy[rows], self.u[rows], pick(self.cc), pick(self.mm), self.max_other[rows])
 
 
+def concatenate(parts: list) -> KernelTerms:
+    """The terms of several groups of rows, in the given order."""
+    def cat(name):
+        arrays = [getattr(x, name) for x in parts]
+        return None if arrays[0] is None else np.concatenate(arrays)
+
+    return KernelTerms(*(cat(name) for name in ("qy", "u", "cc", "mm", "max_other")))
+
+
 # Up to this many classes the terms are computed column by column (like the row scan).
 COLUMN_MAX_K = 64
 
@@ -115,8 +124,16 @@ def kernel_terms(labels: np.ndarray, pred_probs: np.ndarray, noise_matrix: np.nd
     leaves C out (the kernels a fitted model does not use need not be computed). Each row's terms
     depend on that row alone, computed the same way in any block, so chunked runs give the same
     bits. pred_probs may be any float dtype."""
+    return kernel_terms_of_rows(labels, pred_probs, None, noise_matrix, confusion)
+
+
+def kernel_terms_of_rows(labels: np.ndarray, pred_probs: np.ndarray, rows, noise_matrix=None,
+                         confusion: bool = True) -> KernelTerms:
+    """kernel_terms of the rows `rows` (row indices, increasing; None: every row), gathered a
+    block at a time (no copy of all those rows at once)."""
     labels = np.asarray(labels)
-    n, k = pred_probs.shape
+    n = len(pred_probs) if rows is None else len(rows)
+    k = pred_probs.shape[1]
     off = None if noise_matrix is None else off_diagonal_columns(noise_matrix)
     qy, mx = np.empty(n), np.empty(n)
     cc = np.empty(n) if confusion else None
@@ -124,7 +141,10 @@ def kernel_terms(labels: np.ndarray, pred_probs: np.ndarray, noise_matrix: np.nd
     step = max(64, (1 << 20) // (8 * max(k, 1)))  # rows of about 1 MB of float64
     for start in range(0, n, step):
         sl = slice(start, min(n, start + step))
-        block, y = pred_probs[sl], labels[sl]
+        if rows is None:
+            block, y = pred_probs[sl], labels[sl]
+        else:
+            block, y = pred_probs[rows[sl]], labels[rows[sl]]
         parts = _terms_columns(block, y, off, confusion) if k <= COLUMN_MAX_K else _terms_rows(block, y, off, confusion)
         qy[sl], mx[sl] = parts[0], parts[3]
         if cc is not None:
