@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test bench bench-knn fuzz lint clean
+.PHONY: demo test bench bench-knn bench-dask fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,11 @@ accuracy: $(VENV)/.installed-bench
 # The feature-space benchmark at N = 200k, D = 128 (cleanlab's side alone takes about an hour here).
 bench-knn: $(VENV)/.installed-bench
 	$(BIN)/python bench/knn.py --n 200000
+
+# --engine dask (issue #15): 1 and 2 local workers and the single-process CLI on 10M x 10 and 1M x 100
+# partitioned Parquet, kNN tiles at 200k x 128; writes bench/DASK.md (data under bench/_work/dask/).
+bench-dask: $(VENV)/.installed-bench
+	$(BIN)/python bench/dask.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

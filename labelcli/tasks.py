@@ -91,19 +91,21 @@ def check_detection(detection: Detection, multi_label: bool, rank_option: str = 
             raise LabelError(f"the `{option}` option '{value}' is not one of: {', '.join(allowed)}")
 
 
-def predictions(ds, crossval: CrossValidation | None = None, progress: Tick | None = None) -> Predictions:
+def predictions(ds, crossval: CrossValidation | None = None, progress: Tick | None = None,
+                executor=None) -> Predictions:
     """The dataset's pred_probs, or out-of-sample ones cross-validated from its features."""
     if ds.pred_probs is not None or ds.pred_probs_chunks is not None:
         return Predictions(ds.pred_probs, ds.pred_probs_chunks)
     if ds.features is None:
         raise LabelError("give the `pred_probs` option, or the `features` option to compute pred_probs by"
                          " cross-validation")
-    cv = cross_validate(ds, crossval or CrossValidation(), progress)
+    cv = cross_validate(ds, crossval or CrossValidation(), progress, executor)
     return Predictions(cv.pred_probs, None, cv.accuracy, tuple(cv.fold_accuracies))
 
 
-def cross_validate(ds, crossval: CrossValidation, progress: Tick | None = None):
-    """Out-of-sample pred_probs of the dataset's features (labelcli.ml.crossval)."""
+def cross_validate(ds, crossval: CrossValidation, progress: Tick | None = None, executor=None):
+    """Out-of-sample pred_probs of the dataset's features (labelcli.ml.crossval); with an executor
+    (--engine dask, labelcli.distributed) the folds run in parallel on the cluster."""
     from labelcli.ml.crossval import cross_val_multilabel_pred_probs, cross_val_pred_probs
 
     if ds.features is None:
@@ -116,6 +118,10 @@ def cross_validate(ds, crossval: CrossValidation, progress: Tick | None = None):
         return cross_val_multilabel_pred_probs(ds.features, ds.labels, **common)
     from labelcli.io import display_name
 
+    if executor is not None:
+        from labelcli.distributed.crossval import map_folds
+
+        common["map_folds"] = map_folds(executor)
     return cross_val_pred_probs(ds.features, ds.labels, num_classes=ds.num_classes,
                                 labels_name=display_name(ds.labels_path), **common)
 
@@ -186,19 +192,22 @@ def label_issues(ds, preds: Predictions, detection: Detection, progress: Tick | 
 
 
 def find_issues(ds, detection: Detection = Detection(), *, crossval: CrossValidation | None = None,
-                features: FeatureChecks | None = None, progress: Tick | None = None) -> IssuesResult:
-    """find-issues: label issues, and with features the feature-space checks too."""
+                features: FeatureChecks | None = None, progress: Tick | None = None, executor=None) -> IssuesResult:
+    """find-issues: label issues, and with features the feature-space checks too. executor: a
+    labelcli.distributed Executor (--engine dask): folds and kNN tiles run on its cluster."""
     check_detection(detection, ds.multi_label)
-    preds = predictions(ds, crossval, progress)
+    preds = predictions(ds, crossval, progress, executor)
     issues = label_issues(ds, preds, detection, progress)
-    feats = feature_checks(ds, preds, features or FeatureChecks(), progress) if ds.features is not None else None
+    feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
+        if ds.features is not None else None
     if ds.multi_label:
         return IssuesResult(issues, feats, preds, issues.filter_by, issues.rank_by, issues.aggregation)
     return IssuesResult(issues, feats, preds, issues.filter_by, issues.rank_by)
 
 
-def feature_checks(ds, preds: Predictions, options: FeatureChecks, progress: Tick | None = None):
-    """Outliers, near duplicates and class balance from one kNN graph of the features."""
+def feature_checks(ds, preds: Predictions, options: FeatureChecks, progress: Tick | None = None, executor=None):
+    """Outliers, near duplicates and class balance from one kNN graph of the features (its tiles
+    on the executor's cluster when one is given: the same graph)."""
     from labelcli.core.featurecheck import check_features
     from labelcli.io import display_name
 
@@ -206,7 +215,13 @@ def feature_checks(ds, preds: Predictions, options: FeatureChecks, progress: Tic
         raise LabelError(f"the `metric` option '{options.metric}' is not one of: cosine, euclidean")
     step = f"{options.k} nearest neighbours ({options.metric})"
     tick = None if progress is None else (lambda done, total: progress(step, done, total))
-    return check_features(ds.features, ds.labels, ds.num_classes, k=options.k, metric=options.metric,
+    graph = None
+    if executor is not None:
+        from labelcli.distributed.knn import knn_graph
+
+        graph = knn_graph(executor, ds.features, k=options.k, metric=options.metric, progress=tick,
+                          name=display_name(ds.features_path))
+    return check_features(ds.features, ds.labels, ds.num_classes, k=options.k, metric=options.metric, graph=graph,
                           dup_threshold=options.dup_threshold, outlier_threshold=options.outlier_threshold,
                           pred_probs=None if ds.multi_label else preds.array, progress=tick,
                           name=display_name(ds.features_path))
@@ -290,7 +305,7 @@ class HealthResult:
 
 
 def health(ds, detection: Detection = Detection(), *, top_pairs: int = 20, features: FeatureChecks | None = None,
-           progress: Tick | None = None) -> HealthResult:
+           progress: Tick | None = None, executor=None) -> HealthResult:
     """health: overall label health, per-class noise and overlapping classes."""
     check_detection(detection, ds.multi_label)
     preds = predictions(ds, None, progress)
@@ -308,7 +323,8 @@ def health(ds, detection: Detection = Detection(), *, top_pairs: int = 20, featu
         classes, scan = engine.confident_scan(ds.labels, source, run)
         summary = summary_from_scan(classes.labels, classes.self_conf, scan, ds.num_classes,
                                     class_names=ds.classes, top_pairs=top_pairs)
-    feats = feature_checks(ds, preds, features or FeatureChecks(), progress) if ds.features is not None else None
+    feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
+        if ds.features is not None else None
     return HealthResult(summary, feats)
 
 

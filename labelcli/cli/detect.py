@@ -11,7 +11,8 @@ import typer
 from labelcli.cli.options import (
     Aggregation, Alpha, Classes, Compat, Debug, DupThreshold, FeaturePrefix, Features, Folds, Format, K, LabelCol,
     Labels, LabelSep, MaxMemory, Metric, Model, MultiLabel, Normalize, Out, OutlierThreshold, PredProbs, ProbPrefix,
-    Quiet, Seed, Temperature, check_format, check_top, class_index, detection, load, memory_budget, print_json,
+    Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, add_ids, engine_choice, executor_for, partitioned,
+    check_format, check_top, class_index, detection, load, memory_budget, print_json,
     read_excluded, steps_for,
 )
 from labelcli.errors import ExitCode, LabelError
@@ -60,7 +61,8 @@ def find_issues(
     alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
-    debug: Debug = False,
+    debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    id_col: IdCol = None,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
@@ -73,6 +75,18 @@ def find_issues(
     if pred_probs is None and features is None:
         raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     check_top(top)
+    cluster = engine_choice(engine, scheduler, workers, id_col)
+    if cluster is not None and partitioned(labels, pred_probs):
+        # --engine dask over Parquet partitions: labelcli.distributed runs the same passes on the cluster
+        from labelcli.distributed import commands
+
+        commands.refuse("--features", features)
+        commands.refuse("--exclude / --class", exclude or only_class)
+        commands.refuse("--top with --all", top is not None and all_rows)
+        return commands.find_issues(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
+                                         prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
+                                         label_sep=label_sep), how, cluster, top=top, all_rows=all_rows, out=out,
+                                    quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
@@ -80,11 +94,14 @@ def find_issues(
     only = None
     if exclude is not None or only_class is not None:
         only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
-    with steps_for(ds, quiet) as tick:
+    # --engine dask with files: folds and kNN tiles on the cluster, the rest here (the same results)
+    with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:
         found = tasks.find_issues(ds, how, crossval=tasks.CrossValidation(model, folds, seed),
-                                  features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick)
+                                  features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick,
+                                  executor=ex)
     table = tables.found_issues_table(found, ds.labels, ds.classes, include_all=all_rows, top=top, sep=label_sep,
                                       only=only)
+    table = add_ids(table, labels, id_col)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
@@ -110,7 +127,8 @@ def score(
     label_sep: LabelSep = ",", seed: Seed = 0,
     aggregation: Aggregation = None, alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
-    debug: Debug = False,
+    debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    id_col: IdCol = None,
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect); or, with
     --method importance, the next examples to review (most important first)."""
@@ -130,13 +148,21 @@ def score(
         raise LabelError("--features, --class and --top go with --method importance; other methods score every row")
     if adjust and method == "confidence_weighted_entropy":
         raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
+    cluster = engine_choice(engine, scheduler, workers, id_col)
+    if cluster is not None:  # --engine dask: the workers write the scores as a folder of parts
+        from labelcli.distributed import commands
+
+        return commands.score(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
+                                   prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
+                                   label_sep=label_sep), how, cluster, out=out, quiet=quiet, as_json=as_json)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
               quiet, multi_label, label_sep, budget)
     with steps_for(ds, quiet) as tick:
         result = tasks.score(ds, how, progress=tick)
-    table = tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep)
+    table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep),
+                    labels, id_col)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
@@ -186,7 +212,7 @@ def health(
     label_sep: LabelSep = ",", k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None,
     outlier_threshold: OutlierThreshold = None,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
-    debug: Debug = False,
+    debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
     from labelcli import io, tasks
@@ -201,13 +227,24 @@ def health(
             raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
     if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
         raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
+    cluster = engine_choice(engine, scheduler, workers)
+    if cluster is not None and partitioned(labels, pred_probs):  # passes 1 and 2 on the cluster, O(K^2) here
+        from labelcli.distributed import commands
+
+        commands.refuse("--features", features)
+        result = commands.health(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
+                                      prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
+                                      label_sep=label_sep), how, cluster, top_pairs=top_pairs, out=out, quiet=quiet,
+                                 as_json=as_json, fail_above=fail_above)
+        return _gates(result, fail_above, None, None, False)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.JSON_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, budget)
-    with steps_for(ds, quiet) as tick:
+    with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
-                                                                                        outlier_threshold), progress=tick)
+                                                                                        outlier_threshold), progress=tick,
+                              executor=ex)
     summary, feats = result.summary, result.features
     doc = tables.health_document(summary, feats, ds.classes)
     if out is not None:
@@ -220,6 +257,13 @@ def health(
             terminal.feature_issues(con, doc["features"], [])
     if as_json:
         print_json(doc)
+    _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance)
+
+
+def _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance) -> None:
+    from labelcli import tasks
+    from labelcli.render import terminal
+
     failed = tasks.health_gates(result, fail_above=fail_above, fail_above_outliers=fail_above_outliers,
                                 fail_above_duplicates=fail_above_duplicates, fail_on_imbalance=fail_on_imbalance)
     for message in failed:

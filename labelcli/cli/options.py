@@ -39,7 +39,55 @@ Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine o
 DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
 OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
 Compat = Annotated[Optional[str], typer.Option("--compat", metavar="cleanlab", help="'cleanlab': every option you leave unset takes cleanlab 2.9's default instead of labelcli's (see README: Defaults).", show_default=False)]
+Engine = Annotated[str, typer.Option("--engine", help="'local' (this machine) or 'dask' (a Dask cluster over a folder or glob of Parquet files; pip install 'labelcli[dask]'). Results are identical.")]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", metavar="tcp://HOST:PORT", help="--engine dask: the scheduler of an existing cluster.", show_default=False)]
+Workers = Annotated[Optional[int], typer.Option("--workers", help="--engine dask: start a local cluster of N worker processes on 127.0.0.1 (default: one per core).", show_default=False)]
+IdCol = Annotated[Optional[str], typer.Option("--id-col", help="A column of the labels table (e.g. an example id) to carry into the output, after index.", show_default=False)]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Memory budget, e.g. 2GB or 512MB (default: half the physical memory, or what is available if less). Multi-class pred_probs larger than that are read in chunks, with identical results.", show_default=False)]
+
+
+def engine_choice(engine: str, scheduler, workers, id_col=None):
+    """--engine local|dask with --scheduler / --workers / --id-col: the distributed.Cluster for
+    dask, None for this machine."""
+    choice(engine, ("local", "dask"), "--engine")
+    if engine == "local":
+        if scheduler is not None or workers is not None:
+            raise LabelError("--scheduler and --workers go with --engine dask")
+        return None
+    from labelcli.distributed.cluster import Cluster
+
+    if scheduler is not None and workers is not None:
+        raise LabelError("give --scheduler (an existing cluster) or --workers (a local one), not both")
+    return Cluster(scheduler, workers, id_col)
+
+
+def partitioned(*paths) -> bool:
+    """Whether an input is a folder or glob of Parquet files (--engine dask then runs every pass
+    on the cluster; with files, only the folds and the kNN tiles go there)."""
+    from labelcli.io.partitions import is_partitioned
+
+    return any(is_partitioned(p) for p in paths)
+
+
+def executor_for(cluster):
+    """A context giving the cluster's Executor (labelcli.distributed) for --engine dask, else None."""
+    import contextlib
+
+    if cluster is None:
+        return contextlib.nullcontext()
+    from labelcli.distributed.cluster import open_executor
+
+    return open_executor(cluster.scheduler, cluster.workers)
+
+
+def add_ids(table, labels: str, id_col: str | None):
+    """--id-col on one machine: the column's values of the table's rows, after `index`."""
+    if id_col is None:
+        return table
+    from labelcli.io.partitions import read_column
+
+    table.insert(1, id_col, read_column(labels, id_col)[table["index"].to_numpy()])
+    return table
 
 
 def check_format(fmt: str, out: str | None) -> bool:

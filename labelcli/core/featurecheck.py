@@ -108,6 +108,7 @@ def check_features(
     ood_method: str = "entropy",
     progress=None,
     name: str = "features",
+    graph: KnnGraph | None = None,
 ) -> FeatureIssues:
     """Run every feature-space check on one shared kNN graph.
 
@@ -115,7 +116,8 @@ def check_features(
     dup_threshold scales the near-duplicate radius (x the median nearest-neighbour distance);
     outlier_threshold is a score cut-off in [0, 1] (default: Q3 + 1.7 IQR of mean distances).
     """
-    graph = knn_graph(features, k=k, metric=metric, progress=progress, name=name)
+    if graph is None:  # (graph: the same kNN graph computed elsewhere, e.g. on a cluster)
+        graph = knn_graph(features, k=k, metric=metric, progress=progress, name=name)
     codes = None if labels is None else _label_codes(np.asarray(labels))
     if codes is not None and len(codes) != len(graph.indices):
         raise LabelError(f"{name} has {len(graph.indices)} rows but labels have {len(codes)}")

@@ -109,20 +109,26 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
 def summary_from_scan(y, sc, scan, k: int, *, class_names=None, top_pairs: int | None = 20) -> HealthSummary:
     """The HealthSummary from labels, self-confidences and the confident-joint scan (in memory,
     or merged from chunks by the streaming path: the same arithmetic on the same arrays)."""
-    n = len(y)
+    sums = np.bincount(y, weights=sc, minlength=k)  # in row order
+    return summary_from_counts(len(y), label_counts(y, k), sums, count_issues(scan), scan.joint, k,
+                               class_names=class_names, top_pairs=top_pairs)
+
+
+def summary_from_counts(n: int, counts, sums, num_issues: int, raw_joint, k: int, *, class_names=None,
+                        top_pairs: int | None = 20) -> HealthSummary:
+    """The HealthSummary from small state: examples per class, the float64 sums of their
+    self-confidences in row order, the confident-joint issue count and the raw joint (what a
+    distributed run reduces its partitions to)."""
     names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
     if len(names) != k:
         raise v.LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
-    counts = label_counts(y, k)
-    num_issues = count_issues(scan)
-    cal = calibrate(scan.joint, counts)
+    cal = calibrate(raw_joint, counts)
     joint = joint_from_calibrated(cal)
     latent = latent_estimates(cal, counts, converge=True)
 
     given_mass, true_mass, diag = joint.sum(axis=1), joint.sum(axis=0), joint.diagonal()
     noise = (given_mass - diag) / np.maximum(given_mass, DIV_FLOOR)
     inv_noise = (true_mass - diag) / np.maximum(true_mass, DIV_FLOOR)
-    sums = np.bincount(y, weights=sc, minlength=k)  # in row order
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_score = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     pa, pb, pj, pc = overlapping_pairs(joint, n, top_pairs)

@@ -194,7 +194,7 @@ def _scan_diagonal(best: _Best, t: np.ndarray, s: int) -> None:
     if p - 1 > best.m:
         # Seed the cut-offs with each row's m-th best among p columns, so few entries pass.
         seed = np.partition(t[:, :p], p - best.m, axis=1)[:, p - best.m]
-        best.cut[s : s + r] = np.nextafter(seed, -np.inf)
+        best.cut[s : s + r] = np.maximum(best.cut[s : s + r], np.nextafter(seed, -np.inf))
     own, other, vals = _above(t, best.cut[s : s + r], axis=1)
     best.merge(s + own, s + other, vals)
 
@@ -210,25 +210,7 @@ def _scan_tile(best: _Best, t: np.ndarray, s: int, c: int) -> None:
 
 def _refine(x, norms, scale: float, cand, k: int, metric: str, block: int):
     """Exact float64 distances to the shortlisted candidates; keep the k nearest by (distance, index)."""
-    n = len(x)
-    ind = np.empty((n, k), dtype=np.int64)
-    dist = np.empty((n, k), dtype=np.float64)
-    for sl in v.row_blocks(n, max(1, block // 4)):
-        c = cand[sl]
-        a = x[sl].astype(np.float64)
-        g = x[c].astype(np.float64)
-        if metric == "cosine":
-            # |u - w|^2 / 2 = 1 - cos for unit vectors, without 1 - cos's cancellation near 0.
-            g /= norms[c][:, :, None]
-            diff = g - (a / norms[sl, None])[:, None, :]
-            d = 0.5 * np.einsum("ijk,ijk->ij", diff, diff)
-        else:
-            diff = (g - a[:, None, :]) / scale  # scale: a power of two that keeps squares finite
-            d = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)) * scale
-        order = np.lexsort((c, d))[:, :k]
-        ind[sl] = np.take_along_axis(c, order, axis=1)
-        dist[sl] = np.take_along_axis(d, order, axis=1)
-    return ind, dist
+    return refine_rows(x, norms, scale, np.arange(len(x)), cand, k, metric, block)
 
 
 def _canonical_copies(x, norms, ind, dist, metric: str) -> None:
@@ -309,3 +291,109 @@ def knn_graph(
 
 
 # --- outliers ---------------------------------------------------------------------------------
+
+
+# Columns sampled for the cut-offs of tiles scanned apart (sample_cuts): a larger sample costs a
+# product of that width per row, and gives cuts close enough that few entries of a tile pass.
+SAMPLE_COLUMNS = 4096
+
+
+# --- the same search in pieces, for executors that run tiles elsewhere (labelcli.distributed) ---
+
+
+def search_inputs(features, *, k: int, metric: str, name: str = "features"):
+    """(x, norms, lft, rgt, scale, m): the checked features and what every tile needs, as
+    knn_graph computes them; m is the shortlist length per row."""
+    x = _check_features(features, k, metric, name)
+    norms = _row_norms(x) if metric == "cosine" else None
+    lft, rgt, scale = _search_matrices(x, metric, norms)
+    return x, norms, lft, rgt, scale, min(k + SLACK, len(x) - 1)
+
+
+def sample_cuts(lft, rgt, rows: tuple, m: int) -> np.ndarray:
+    """Lower bounds of each row's m-th best similarity (rows s:e), from a strided sample of
+    SAMPLE_COLUMNS columns (the row itself left out): a tile scanned elsewhere, without the cut-offs that
+    earlier tiles give knn_graph, skips every entry below them (they cannot make the shortlist)."""
+    n = len(rgt)
+    size = min(n, max(SAMPLE_COLUMNS, 32 * m))
+    cols = np.unique(np.linspace(0, n - 1, size).astype(np.int64))
+    s, e = rows
+    t = np.matmul(lft[s:e], rgt[cols].T)
+    own = np.flatnonzero((cols >= s) & (cols < e))
+    t[cols[own] - s, own] = -np.inf
+    if t.shape[1] - 1 <= m:
+        return np.full(e - s, -np.inf, dtype=np.float32)
+    seed = np.partition(t, t.shape[1] - m, axis=1)[:, t.shape[1] - m]
+    return np.nextafter(seed, -np.inf).astype(np.float32)
+
+
+def tile_shortlists(lft, rgt, rows: tuple, cols: tuple, m: int, cuts: tuple = (None, None)):
+    """One tile of the similarity matrix (rows s:e against columns c:f, c >= s), scanned as
+    knn_graph scans it: for each side, (global rows, candidate indices, float32 similarities) of
+    each row's best m in this tile (the self pair excluded; -1 where the tile has fewer above the
+    cut). cuts: sample_cuts of the rows and of the columns (a tile alone has no cut-offs from
+    earlier tiles); each side's cut is also seeded from its first columns."""
+    (s, e), (c, f) = rows, cols
+    t = np.matmul(lft[s:e], rgt[c:f].T)
+    # local row numbers: the tile's rows first, then (off the diagonal) its columns
+    touched = np.arange(s, e) if s == c else np.r_[np.arange(s, e), np.arange(c, f)]
+    best = _Best(len(touched), m)
+    nr = e - s
+    if cuts[0] is not None:
+        best.cut[:nr] = cuts[0]
+        if s != c:
+            best.cut[nr:] = cuts[1]
+    if s == c:
+        _scan_diagonal(best, t, 0)
+    else:
+        for side, sim in ((slice(0, nr), t), (slice(nr, None), t.T)) if cuts[0] is None else ():
+            p = min(sim.shape[1], 32 * m)
+            if p > m:
+                seed = np.partition(sim[:, :p], p - m, axis=1)[:, p - m]
+                best.cut[side] = np.maximum(best.cut[side], np.nextafter(seed, -np.inf))
+        _scan_tile(best, t, 0, nr)
+    idx = best.idx
+    return touched, np.where(idx >= 0, touched[np.maximum(idx, 0)], -1), best.val
+
+
+def merge_shortlists(rows: np.ndarray, parts, m: int):
+    """The best m (candidate, similarity) per row of `rows` from several tiles' shortlists."""
+    best = _Best(int(rows.max()) + 1 if len(rows) else 0, m)
+    for touched, idx, val in parts:
+        keep = np.isin(touched, rows)
+        r = np.repeat(touched[keep], idx.shape[1])
+        i, w = idx[keep].reshape(-1), val[keep].reshape(-1)
+        ok = i >= 0
+        order = np.argsort(r[ok], kind="stable")
+        best.merge(r[ok][order], i[ok][order], w[ok][order])
+    return best.idx[rows]
+
+
+def refine_rows(x, norms, scale: float, rows: np.ndarray, cand: np.ndarray, k: int, metric: str,
+                block: int = BLOCK_ROWS):
+    """The float64 re-measurement of knn_graph for some rows: (indices, distances) of their k
+    nearest among their candidates, ordered by (distance, index)."""
+    sub_norms = norms
+    ind = np.empty((len(rows), k), dtype=np.int64)
+    dist = np.empty((len(rows), k), dtype=np.float64)
+    for sl in v.row_blocks(len(rows), max(1, block // 4)):
+        r, c = rows[sl], cand[sl]
+        a = x[r].astype(np.float64)
+        g = x[c].astype(np.float64)
+        if metric == "cosine":
+            g /= sub_norms[c][:, :, None]
+            diff = g - (a / sub_norms[r, None])[:, None, :]
+            d = 0.5 * np.einsum("ijk,ijk->ij", diff, diff)
+        else:
+            diff = (g - a[:, None, :]) / scale
+            d = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff)) * scale
+        order = np.lexsort((c, d))[:, :k]
+        ind[sl] = np.take_along_axis(c, order, axis=1)
+        dist[sl] = np.take_along_axis(d, order, axis=1)
+    return ind, dist
+
+
+def finish_graph(x, norms, ind, dist, k: int, metric: str) -> KnnGraph:
+    """The KnnGraph from every row's refined neighbours (rows with more than k copies made canonical)."""
+    _canonical_copies(x, norms, ind, dist, metric)
+    return KnnGraph(indices=ind, distances=dist, metric=metric, k=k)

@@ -261,12 +261,16 @@ class TagQuality:
 
 
 def _tag_quality(y: np.ndarray, issues: MultiLabelIssues) -> TagQuality:
-    n = len(y)
-    missing, extraneous = issues.suggest_add.sum(axis=0), issues.suggest_remove.sum(axis=0)
+    return tag_quality_from_counts(len(y), y.sum(axis=0), issues.predicted.sum(axis=0), issues.suggest_add.sum(axis=0),
+                                   issues.suggest_remove.sum(axis=0), issues.tag_scores.mean(axis=0))
+
+
+def tag_quality_from_counts(n: int, examples, predicted, missing, extraneous, mean_score) -> TagQuality:
+    """TagQuality from per-tag totals (what a distributed run adds up over its partitions)."""
     issues_per_tag = missing + extraneous
     return TagQuality(
-        y.sum(axis=0), issues.predicted.sum(axis=0), issues_per_tag, missing, extraneous,
-        issues_per_tag / n, missing / n, extraneous / n, 1.0 - extraneous / n, issues.tag_scores.mean(axis=0),
+        examples, predicted, issues_per_tag, missing, extraneous,
+        issues_per_tag / n, missing / n, extraneous / n, 1.0 - extraneous / n, mean_score,
     )
 
 
@@ -276,12 +280,10 @@ def per_class_quality(labels, pred_probs, **filter_kwargs) -> TagQuality:
     return _tag_quality(y, find_label_issues(y, p, **filter_kwargs))
 
 
-def _tag_pair_counts(y: np.ndarray, issues: MultiLabelIssues) -> tuple[np.ndarray, np.ndarray]:
-    """K x K counts over flagged examples: swapped[a, b] = tag a suggested removed and b added;
-    inconsistent[a, b] = "a and b both present" differs between the given and suggested tag sets."""
-    rows = np.flatnonzero(issues.mask)
-    given = y[rows]
-    add, remove = issues.suggest_add[rows], issues.suggest_remove[rows]
+def _tag_pair_counts(given: np.ndarray, add: np.ndarray, remove: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """K x K counts over flagged examples (their given tags and suggested changes): swapped[a, b]
+    = tag a suggested removed and b added; inconsistent[a, b] = "a and b both present" differs
+    between the given and suggested tag sets."""
     suggested = (given & ~remove) | add
     both = given & suggested
     swapped = _cross(remove, add)
@@ -356,8 +358,19 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
     if len(names) != k:
         raise LabelError(f"class_names has {len(names)} names but pred_probs has {k} columns")
     issues = find_label_issues(y, p, **filter_kwargs)
-    tags = _tag_quality(y, issues)
-    swapped, inconsistent = _tag_pair_counts(y, issues)
+    rows = np.flatnonzero(issues.mask)
+    return health_from_flagged(n, names, _tag_quality(y, issues), y[rows], issues.suggest_add[rows],
+                               issues.suggest_remove[rows], int(issues.tag_issues.sum()), issues.filter_by,
+                               top_pairs)
+
+
+def health_from_flagged(n: int, names: tuple, tags: TagQuality, given, add, remove, num_tag_issues: int,
+                        filter_by: str, top_pairs: int | None = 20) -> MultiLabelHealth:
+    """MultiLabelHealth from the per-tag quality and the flagged rows (given tags, suggested
+    additions and removals): what a distributed run brings to the client."""
+    k = len(names)
+    num_issues = len(given)
+    swapped, inconsistent = _tag_pair_counts(given, add, remove)
     a, b = np.triu_indices(k, 1)
     total = swapped[a, b] + swapped[b, a] + inconsistent[a, b]
     keep = top_indices(total, top_pairs)
@@ -365,8 +378,8 @@ def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | Non
     a, b = a[keep], b[keep]
     return MultiLabelHealth(
         num_examples=n, num_classes=k, class_names=names,
-        health_score=1.0 - issues.num_issues / n, noise_rate=issues.num_issues / n,
-        num_issues=issues.num_issues, num_tag_issues=int(issues.tag_issues.sum()), filter_by=issues.filter_by,
+        health_score=1.0 - num_issues / n, noise_rate=num_issues / n,
+        num_issues=num_issues, num_tag_issues=num_tag_issues, filter_by=filter_by,
         tags=tags, tag_order=np.argsort(-tags.noise_rate, kind="stable"),
         pair_a=a, pair_b=b, pair_a_to_b=swapped[a, b], pair_b_to_a=swapped[b, a],
         pair_inconsistent=inconsistent[a, b], pair_count=total[keep], pair_rate=total[keep] / n,

@@ -9,6 +9,7 @@ labelcli.io.tags; class names are labelcli.io.classes.
 from __future__ import annotations
 
 import os
+from functools import partial
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -17,7 +18,7 @@ import numpy as np
 from labelcli.core.multilabel import as_label_matrix, as_multilabel_pred_probs
 from labelcli.core.validate import as_features, as_labels, as_pred_probs, check_same_length
 from labelcli.errors import LabelError
-from labelcli.io import chunks, tags
+from labelcli.io import chunks, partitions, tags
 from labelcli.io.classes import parse_classes, resolve_classes, resolve_tags
 from labelcli.io.columns import class_names_from_columns, numeric_columns, pick_columns
 from labelcli.io.formats import csv_separator, display_name, preview
@@ -92,7 +93,9 @@ def open_dataset(
     def table(path: str):
         if key(path) not in tables:
             try:
-                tables[key(path)] = read_table(path, stdin=stdin)
+                # a folder or glob of Parquet files: one table (labelcli.io.partitions)
+                read = partitions.read_table if partitions.is_partitioned(path) else partial(read_table, stdin=stdin)
+                tables[key(path)] = read(path)
             except NotEnoughMemory as e:  # say whether --max-memory would help
                 raise e.with_hint(_memory_hint(max_memory, cannot_stream)) from None
         return tables[key(path)]
@@ -212,12 +215,16 @@ def _cannot_stream(pred_probs: str | None, features: str | None, multi_label: bo
         return "runs with --features"
     if multi_label:
         return "multi-label data"
+    if partitions.is_partitioned(pred_probs):
+        return None
     if chunks.stream_kind(pred_probs) is None:
         return f"{os.path.basename(pred_probs)} (streaming reads .npy, .parquet and .csv files)"
     return None
 
 
 def _too_large(pred_probs: str, max_memory: int) -> bool:
+    if partitions.is_partitioned(pred_probs):
+        return partitions.in_memory_bytes(pred_probs) > max_memory
     return os.path.isfile(pred_probs) and chunks.needs_streaming(pred_probs, max_memory)
 
 
@@ -231,6 +238,8 @@ def _memory_hint(max_memory: int | None, cannot_stream: str | None) -> str:
 
 
 def _label_frame(path: str, label_col: str):
+    if partitions.is_partitioned(path):
+        return partitions.label_frame(path, label_col)
     kind = chunks.stream_kind(path)
     if kind == "npy":
         return read_table(path)
@@ -243,13 +252,14 @@ def _streamed(lab_src, labels: str, pred_probs: str, *, given, label_col, prob_p
     lab_name, probs_name = display_name(labels), display_name(pred_probs)
     kind, raw = raw_labels(lab_src, lab_name, label_col)
     cols = prob_names = options = reader = None
-    if chunks.stream_kind(pred_probs) == "npy":
+    parted = partitions.is_partitioned(pred_probs)
+    if not parted and chunks.stream_kind(pred_probs) == "npy":
         reader = chunks.NpyReader(pred_probs)
         num_rows, k = reader.num_rows, reader.num_classes
     else:
         from pandas.api.types import is_numeric_dtype
 
-        head, num_rows, options = chunks.table_head(pred_probs)
+        head, num_rows, options = (partitions.table_head if parted else chunks.table_head)(pred_probs)
         cols = pick_columns(head, probs_name, prefix=prob_prefix, label_col=label_col, skip_prefix=None,
                             what="pred_probs", option="--prob-prefix")
         if options is None and not all(is_numeric_dtype(head[c]) for c in cols):
@@ -262,7 +272,9 @@ def _streamed(lab_src, labels: str, pred_probs: str, *, given, label_col, prob_p
     y = as_labels(idx, num_classes=k, name=lab_name)
     if num_rows is not None:
         check_same_length(len(y), num_rows, name_a=lab_name, name_b=probs_name)
-    if reader is None:  # the table's columns in class order, parsed as the in-memory reader would
+    if parted:
+        reader = partitions.PartitionedReader(pred_probs, cols)
+    elif reader is None:  # the table's columns in class order, parsed as the in-memory reader would
         reader = chunks.StreamSource(pred_probs, tuple(cols), options, max_memory, normalize).reader()
     return Dataset(y, tuple(names), False, None, reader, None, labels, pred_probs, None,
                    label_kind(lab_src, label_col), normalize, max_memory)

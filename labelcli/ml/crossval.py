@@ -174,6 +174,34 @@ def _renormalise(p: np.ndarray) -> np.ndarray:
     return p
 
 
+def fit_fold(x, y, train, test, model, seed, num_classes, done, folds) -> np.ndarray:
+    """One fold: a fresh, identically seeded model fitted on `train`; its pred_probs of `test`."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = make_model(model, seed)
+        try:
+            est.fit(x[train], y[train])
+        except LabelError:
+            raise
+        except Exception as exc:
+            raise LabelError(
+                f"model '{model}' failed to fit fold {done} of {folds} ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0] if str(exc) else 'no details'})"
+            ) from None
+        return _renormalise(_fold_probs(est, model, x[test], num_classes))
+
+
+def _map_in_order(fn, jobs, progress=None) -> list:
+    out = []
+    for args in jobs:
+        out.append(fn(*args))
+        if progress is not None:
+            progress(args[-2], args[-1])
+    return out
+
+
 def cross_val_pred_probs(
     features,
     labels,
@@ -185,14 +213,15 @@ def cross_val_pred_probs(
     progress: Callable[[int, int], None] | None = None,
     class_names=None,
     labels_name: str = "labels",
+    map_folds=None,
 ) -> CrossValResult:
     """Out-of-sample pred_probs from stratified K-fold cross-validation of `model` on features.
 
     features: N x D floats; labels: N class indices in 0..num_classes-1 (classes with no
     examples are allowed; their column is 0). progress(done_folds, total_folds) is called after
-    each fold. Same inputs and seed give bitwise identical results.
+    each fold. Same inputs and seed give bitwise identical results. map_folds(fit_fold, jobs,
+    progress): runs the folds (default: here, in order) and returns their pred_probs in order.
     """
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
 
     x = as_features(features)
@@ -207,24 +236,14 @@ def cross_val_pred_probs(
     skf = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     pred_probs = np.zeros((len(y), num_classes), dtype=np.float64)
     fold_acc: list[float] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        for done, (train, test) in enumerate(skf.split(np.zeros((len(y), 1)), y), start=1):
-            est = make_model(model, seed)  # a fresh, identically seeded model per fold
-            try:
-                est.fit(x[train], y[train])
-            except LabelError:
-                raise
-            except Exception as exc:
-                raise LabelError(
-                    f"model '{model}' failed to fit fold {done} of {folds} ({type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0] if str(exc) else 'no details'})"
-                ) from None
-            p = _renormalise(_fold_probs(est, model, x[test], num_classes))
-            pred_probs[test] = p
-            fold_acc.append(float(np.mean(p.argmax(axis=1) == y[test])))
-            if progress is not None:
-                progress(done, folds)
+    splits = list(skf.split(np.zeros((len(y), 1)), y))
+    jobs = [(x, y, train, test, model, seed, num_classes, done, folds)
+            for done, (train, test) in enumerate(splits, start=1)]
+    # map_folds(fit_fold, jobs): folds elsewhere (labelcli.distributed runs them on a cluster)
+    results = (map_folds or _map_in_order)(fit_fold, jobs, progress)
+    for (train, test), p in zip(splits, results):
+        pred_probs[test] = p
+        fold_acc.append(float(np.mean(p.argmax(axis=1) == y[test])))
 
     accuracy = float(np.mean(pred_probs.argmax(axis=1) == y))
     return CrossValResult(
