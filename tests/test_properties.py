@@ -184,9 +184,12 @@ def test_row_permutation_equivariance_without_ties(problem, seed, filter_by, ran
     b = issues(labels[perm], p[perm], filter_by, rank_by=rank_by)
     assert (b.mask == a.mask[perm]).all()
     assert (perm[b.ranking] == a.ranking).all()  # same rows, same order
-    if rank_by in ("adjusted_margin", "posterior"):
-        # thresholds and the noise model's log-likelihood are float sums in row order: a few ulps
-        np.testing.assert_allclose(b.scores, a.scores[perm], rtol=0, atol=1e-12)
+    if rank_by == "adjusted_margin":  # thresholds are float sums in row order (np.bincount): a few ulps
+        np.testing.assert_allclose(b.scores, a.scores[perm], rtol=0, atol=1e-13)
+    elif rank_by == "posterior":
+        # the noise model's likelihood sums rows in order and its Newton fit stops at steps of
+        # 1e-10 (posterior.STEP_TOL): the fitted model, and so the scores, agree to ~1e-9
+        np.testing.assert_allclose(b.scores, a.scores[perm], rtol=0, atol=1e-8)
     else:
         assert (b.scores == a.scores[perm]).all()
     assert (confident_joint(labels[perm], p[perm]) == confident_joint(labels, p)).all()

@@ -46,8 +46,8 @@ def crossval(
 
 def find_issues(
     labels: Labels, pred_probs: PredProbs = None, features: Features = None,
-    filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="low_adjusted_margin (default), prune_by_noise_rate (cleanlab's default), prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.", show_default=False)] = None,
-    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="adjusted_margin (default; multi-label: self_confidence), self_confidence (cleanlab's default), normalized_margin, confidence_weighted_entropy.", show_default=False)] = None,
+    filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="low_posterior (default; multi-label: prune_by_noise_rate), prune_by_noise_rate (cleanlab's default), low_adjusted_margin, prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.", show_default=False)] = None,
+    rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="posterior (default; multi-label: self_confidence), self_confidence (cleanlab's default), adjusted_margin, normalized_margin, confidence_weighted_entropy.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", help="Keep only the N most suspect rows (table and report).")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Write every row (flagged first), not only issues.")] = False,
     out: Out = None,
@@ -117,7 +117,7 @@ def find_issues(
 
 def score(
     labels: Labels, pred_probs: PredProbs = None,
-    method: Annotated[Optional[str], typer.Option("--method", help="adjusted_margin (default; multi-label: self_confidence), self_confidence (cleanlab's default), normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.", show_default=False)] = None,
+    method: Annotated[Optional[str], typer.Option("--method", help="posterior (default; multi-label: self_confidence), self_confidence (cleanlab's default), adjusted_margin, normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.", show_default=False)] = None,
     adjust: Annotated[bool, typer.Option("--adjust-pred-probs", help="Subtract per-class thresholds before scoring.")] = False,
     features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (for --method importance).")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="--method importance: only examples given this class.")] = None,
