@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT := out
 
-.PHONY: demo test bench bench-knn bench-dask fuzz lint clean
+.PHONY: demo test examples bench bench-knn bench-dask fuzz lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
+
+# The five jobs of the README as shell scripts (examples/*.sh), each writing into $(OUT)/examples/<name>;
+# `make test` runs them too (tests/test_examples.py).
+examples: $(VENV)/.installed
+	@set -e; for s in examples/*.sh; do n=$$(basename $$s .sh); echo "--- $$s"; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" bash $$s $(OUT)/examples/$$n; done
 
 # A longer run of the reader fuzzer than the 20 s inside `make test` (LABELCLI_FUZZ_SECONDS=...).
 fuzz: $(VENV)/.installed-test
