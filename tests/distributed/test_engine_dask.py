@@ -9,7 +9,7 @@ from tests.conftest import run_cli
 from tests.distributed.conftest import noisy, read_parts, write_parts
 
 FILTERS = ["prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given",
-           "low_self_confidence", "low_normalized_margin", "low_adjusted_margin"]
+           "low_self_confidence", "low_normalized_margin", "low_adjusted_margin", "low_posterior"]
 
 
 def both_runs(tmp_path, scheduler, parts, whole, args, out_name="t.csv", dask_out=None):
@@ -29,14 +29,14 @@ def test_find_issues_flagged_rows_same_bytes(tmp_path, scheduler, awkward, filte
     assert one.read_bytes() == many.read_bytes()
 
 
-@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_adjusted_margin", "both"])
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "low_adjusted_margin", "both", "low_posterior"])
 def test_find_issues_all_as_parts(tmp_path, scheduler, awkward, filter_by):
     one, many = both_runs(tmp_path, scheduler, *awkward, ["find-issues", "--filter-by", filter_by, "--all"],
                           out_name="t.parquet", dask_out=tmp_path / "all_parts")
     pd.testing.assert_frame_equal(read_parts(many), pd.read_parquet(one), check_exact=True)
 
 
-@pytest.mark.parametrize("method", ["adjusted_margin", "self_confidence", "normalized_margin",
+@pytest.mark.parametrize("method", ["posterior", "adjusted_margin", "self_confidence", "normalized_margin",
                                     "confidence_weighted_entropy"])
 def test_score_parts_and_summary(tmp_path, scheduler, awkward, method):
     parts, whole = awkward
@@ -48,6 +48,12 @@ def test_score_parts_and_summary(tmp_path, scheduler, awkward, method):
     assert a.stdout == b.stdout  # mean (pairwise sum rebuilt) and the lowest rows
     pd.testing.assert_frame_equal(read_parts(tmp_path / "parts"), pd.read_parquet(tmp_path / "one.parquet"),
                                   check_exact=True)
+
+
+def test_find_issues_defaults_same_bytes(tmp_path, scheduler, awkward):
+    """No options: labelcli's default (low_posterior ranked by the posterior)."""
+    one, many = both_runs(tmp_path, scheduler, *awkward, ["find-issues"], out_name="d.csv")
+    assert one.read_bytes() == many.read_bytes()
 
 
 def test_health_same_bytes(tmp_path, scheduler, awkward):
