@@ -326,4 +326,12 @@ def as_features(features, *, name: str = "features") -> np.ndarray:
     if x.shape[1] == 0:
         raise LabelError(f"{name}: features have 0 columns")
     check_finite(x, name=name, what="features")
+    huge = np.flatnonzero(np.abs(x).max(axis=1) > FEATURE_MAX) if x.size else np.empty(0, dtype=np.int64)
+    if huge.size:  # checked before any arithmetic: squares and distances would overflow to inf/NaN
+        r = int(huge[0])
+        raise LabelError(f"{name}: features hold a value too large to compute with ({np.abs(x[r]).max():.3g}"
+                         f" at row {r} (0-based)); values must stay below {FEATURE_MAX:g}: rescale the features")
     return x
+
+
+FEATURE_MAX = 1e150  # its square, summed over many columns, still fits in a float64

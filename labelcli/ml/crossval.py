@@ -79,6 +79,11 @@ def _import_model(spec: str, seed: int):
             f"model '{spec}': module '{module_name}' has no class '{class_name}';"
             f" built-in models are {_builtin_list()}"
         )
+    if not isinstance(cls, type) or not (hasattr(cls, "fit") and hasattr(cls, "predict_proba")):
+        # never call anything else (os:abort, a CLI entry point ...): only an estimator class
+        found = "a class without fit and predict_proba" if isinstance(cls, type) else f"a {type(cls).__name__}"
+        raise LabelError(f"the `model` option '{spec}' is {found}, not a classifier class; give a class"
+                         " implementing fit and predict_proba (scikit-learn API)")
     try:
         est = cls()
     except Exception as exc:
