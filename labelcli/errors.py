@@ -27,3 +27,8 @@ class ExitCode(IntEnum):
     GATE = 1  # a quality gate tripped (health --fail-above, find-issues --fail-on-issues)
     BAD_INPUT = 2  # bad usage or bad input: one "Error:" line on stderr
     INTERNAL = 3  # a bug: rerun with --debug for the traceback
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (``| head``): the CLI exits 0, silently, as standard tools
+    do. Not an OSError, so that no library on the way (click exits 1 on EPIPE) reinterprets it."""

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from labelcli.cli import detect, review
-from labelcli.errors import ExitCode, LabelError
+from labelcli.errors import ExitCode, LabelError, OutputClosed
 
 app = typer.Typer(
     name="labelcli",
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         code = ExitCode.BAD_INPUT
     except (typer.Exit, typer.Abort, KeyboardInterrupt, Terminated) as e:
         code = getattr(e, "exit_code", 130)  # SIGINT 130, SIGTERM 143 (128 + the signal number)
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         code = ExitCode.OK  # the reader of our stdout went away (e.g. `| head`): not an error
     except Exception as e:
         name = type(e).__name__

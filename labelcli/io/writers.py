@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from labelcli.errors import LabelError
+from labelcli.errors import LabelError, OutputClosed
 from labelcli.io import formats
 from labelcli.io.formats import ANY_OUT, ARRAY_OUT, JSON_OUT, TABLE_OUT, describe_ext, short_reason, suffix
 from labelcli.io.jsonable import json_records, to_jsonable  # noqa: F401 - also re-exported here
@@ -305,7 +305,8 @@ def write_stdout(write) -> None:
         write(stream)
         stream.flush()
     except BrokenPipeError:
-        raise  # the reader went away (`| head`): the CLI treats that as success
+        _silence_stdout(stream)  # else Python's flush at exit fails again
+        raise OutputClosed() from None  # the reader went away (`| head`): success
     except OSError as e:
         # What could not be written is still buffered; Python would flush it again at exit (and
         # fail with exit code 120 and a second message): point the descriptor at /dev/null first.
@@ -314,6 +315,13 @@ def write_stdout(write) -> None:
             os.dup2(null, stream.fileno())
             os.close(null)
         raise LabelError(f"<stdout>: could not write (--out -): {short_reason(e)}") from e
+
+
+def _silence_stdout(stream) -> None:
+    with contextlib.suppress(Exception):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
 
 
 def write_table(df, path: str, *, inputs: Sequence[str | None] = ()) -> None:
