@@ -11,7 +11,7 @@ import sys
 import typer
 
 from labelcli.cli import detect, review
-from labelcli.errors import ExitCode, LabelError, OutputClosed
+from labelcli.errors import ExitCode, LabelError, OutputClosed, printable
 
 app = typer.Typer(
     name="labelcli",
@@ -41,14 +41,6 @@ def as_flags(text: str) -> str:
 
 def _one_line(text: str) -> str:
     return printable(" ".join(str(text).split()))
-
-
-def printable(text: str) -> str:
-    """Control characters (ESC, BEL, ...; from class or file names) escaped as \\xNN, so that a
-    message cannot clear the screen or retitle the terminal."""
-    import re
-
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class Terminated(BaseException):

@@ -202,6 +202,8 @@ SCENARIOS = [
     # 13. terminal escapes
     dict(id="control_chars_in_class_names", cls=13, cmd="score", setup=_control_classes, code=2,
          error=r"--method 'nope'"),
+    dict(id="control_chars_in_the_terminal_report", cls=13, cmd="score", code=0, error=None,
+         setup=lambda w: ["score", *_y(w), "--classes", "a\x1b]0;pwned\x07,b\x1b[2J,c"]),
     # 14. image paths confined to the table's folder
     dict(id="image_path_outside_table_folder", cls=14, cmd="report", setup=_image_outside, code=2,
          error=r"outside the table's folder.*--allow-outside-images"),
