@@ -326,7 +326,8 @@ def as_features(features, *, name: str = "features") -> np.ndarray:
     if x.shape[1] == 0:
         raise LabelError(f"{name}: features have 0 columns")
     check_finite(x, name=name, what="features")
-    huge = np.flatnonzero(np.abs(x).max(axis=1) > FEATURE_MAX) if x.size else np.empty(0, dtype=np.int64)
+    wide = x.size and float(np.finfo(x.dtype).max) > FEATURE_MAX  # float32 cannot hold such values
+    huge = np.flatnonzero(np.abs(x).max(axis=1) > FEATURE_MAX) if wide else np.empty(0, dtype=np.int64)
     if huge.size:  # checked before any arithmetic: squares and distances would overflow to inf/NaN
         r = int(huge[0])
         raise LabelError(f"{name}: features hold a value too large to compute with ({np.abs(x[r]).max():.3g}"
