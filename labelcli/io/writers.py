@@ -241,27 +241,32 @@ def all_or_nothing():
 
 def publish(staged: Sequence[tuple[str, str]]) -> None:
     """Rename each (temp, target) into place, all or none (see all_or_nothing)."""
-    backups: list[tuple[str, str | None]] = []  # (target, hard link to its old content or None)
+    backups: list[tuple[str, str | None, bool]] = []  # (target, hard link to its old content, existed)
     try:
         for tmp, path in staged:
-            old = None
-            if os.path.exists(path):
-                old = f"{tmp}.old"
-                os.link(path, old)
-            backups.append((path, old))
+            old, existed = None, os.path.exists(path)
+            if existed:
+                try:
+                    os.link(path, f"{tmp}.old")
+                    old = f"{tmp}.old"
+                except OSError:  # no hard links on this filesystem: publish without a way back
+                    pass
+            backups.append((path, old, existed))
             os.replace(tmp, path)
     except BaseException:
-        for path, old in reversed(backups):
+        for path, old, existed in reversed(backups):
             with contextlib.suppress(OSError):
-                if old is None:
-                    os.unlink(path)
-                else:
+                if old is not None and _same_file(old, path):  # not replaced yet (rename would do nothing)
+                    os.unlink(old)
+                elif old is not None:
                     os.replace(old, path)
+                elif not existed:
+                    os.unlink(path)
         for tmp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         raise
-    for _, old in backups:
+    for _, old, _ in backups:
         if old is not None:
             with contextlib.suppress(OSError):
                 os.unlink(old)

@@ -421,3 +421,28 @@ def test_out_onto_existing_file_replaced_only_on_success(tmp_path, cmd, name):
         assert len(data.decode().splitlines()) == 6
     else:
         assert pd.read_parquet(target)["index"].notna().all()
+
+
+def test_publish_puts_the_old_files_back_when_a_rename_fails(tmp_path, monkeypatch):
+    """all_or_nothing: the second rename fails after the first target was replaced: both old files stay."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("old a\n")
+    b.write_text("old b\n")
+    real_replace = os.replace
+    calls = []
+
+    def fail_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, "I/O error")
+        return real_replace(src, dst)
+
+    with pytest.raises(OSError):
+        with writers.all_or_nothing():
+            for p in (a, b):
+                with writers.atomic_file(str(p), text=True) as f:
+                    f.write("new\n")
+            monkeypatch.setattr(os, "replace", fail_second)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert a.read_text() == "old a\n" and b.read_text() == "old b\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
