@@ -332,7 +332,7 @@ def _read_csv(src: str | bytes, name: str, sep: str | None):
     options = csv_options(src, name, sep)
     if isinstance(src, str):  # the text's size, uncompressed (a small .gz can hold gigabytes)
         size = gzip_text_size(src) if options["compression"] else os.path.getsize(src)
-        memory.check_fits_in_memory(name, size, "the CSV text" + (" (uncompressed)" if options["compression"] else ""))
+        memory.check_fits_in_memory(name, size, "the CSV file" + (" (uncompressed)" if options["compression"] else ""))
     headerless = options["header"] is None
     source = io.BytesIO(src) if isinstance(src, bytes) else src
     try:

@@ -127,5 +127,5 @@ def test_memory_check_of_a_gzipped_csv_uses_the_uncompressed_size(tmp_path, monk
     assert readers.gzip_text_size(str(path)) == 6 + 2_000_000
     assert path.stat().st_size < 20_000
     monkeypatch.setattr(memory, "available_memory", lambda: 1_000_000)  # more than the file, less than its text
-    with pytest.raises(LabelError, match=r"y\.csv\.gz: the CSV text \(uncompressed\) needs 2\.0MB"):
+    with pytest.raises(LabelError, match=r"y\.csv\.gz: the CSV file \(uncompressed\) needs 2\.0MB"):
         readers.read_table(str(path))
