@@ -27,3 +27,16 @@ class ExitCode(IntEnum):
     GATE = 1  # a quality gate tripped (health --fail-above, find-issues --fail-on-issues)
     BAD_INPUT = 2  # bad usage or bad input: one "Error:" line on stderr
     INTERNAL = 3  # a bug: rerun with --debug for the traceback
+
+
+class OutputClosed(Exception):
+    """The reader of stdout went away (``| head``): the CLI exits 0, silently, as standard tools
+    do. Not an OSError, so that no library on the way (click exits 1 on EPIPE) reinterprets it."""
+
+
+def printable(text: str) -> str:
+    """Control characters (ESC, BEL, CR, ...; from class or file names) escaped as \\xNN, so that
+    nothing printed can clear the screen, move the cursor or retitle the terminal."""
+    import re
+
+    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", str(text))

@@ -424,3 +424,60 @@ def test_format_bytes():
         "0 bytes", "999 bytes", "1.0KB", "1.5KB", "999.9KB", "5.4GB", "80.0TB"]
     for n in (1000, 1536, 300_000, 2_000_000_000):
         assert abs(parse_size(format_bytes(n)) - n) <= 0.05 * n
+
+
+# ------------------------------------------------------------------ issue #17: hostile scenarios
+# tests/badinput/hostile.py: links, special files, overlapping inputs and outputs, bombs, option
+# values, overflow, --model, formula injection, terminal escapes, image paths (in-process: fast).
+# Signals and disk-full need real processes or a small filesystem: tests/test_badinput_faults.py.
+
+def _load_hostile():
+    spec = importlib.util.spec_from_file_location("hostile", HERE / "badinput" / "hostile.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+hostile = _load_hostile()
+
+
+def _hostile_work(tmp_path: Path) -> Path:
+    import numpy as np
+
+    shutil.copytree(HERE / "badinput" / "cases" / "_good", tmp_path / "good")
+    tags = ["a", "b", "c", "a,b", "b,c", "a,c"] * 5
+    (tmp_path / "good" / "tags.csv").write_text("label\n" + "\n".join(f'"{t}"' for t in tags) + "\n")
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "good" / "tagprobs.npy", np.round(rng.uniform(0.05, 0.95, size=(30, 3)), 2))
+    return tmp_path
+
+
+@pytest.mark.parametrize("sc", hostile.SCENARIOS, ids=[s["id"] for s in hostile.SCENARIOS])
+def test_hostile_scenario(sc, tmp_path):
+    work = _hostile_work(tmp_path)
+    argv = sc["setup"](work)
+    before = {p: p.read_bytes() for p in work.rglob("*") if p.is_file() and not p.is_symlink()
+              and "good" not in p.parts}
+    code, _, stderr = run_cli(*argv)
+    lines = [ln for ln in stderr.splitlines() if ln.strip()]
+    assert code == sc["code"], (code, stderr)
+    assert "Traceback" not in stderr and "\x1b" not in stderr and "\x07" not in stderr, stderr
+    if sc["error"] is None:
+        assert not any(ln.startswith("Error:") for ln in lines), stderr
+    else:
+        assert len(lines) == 1 and lines[0].startswith("Error:"), stderr
+        assert __import__("re").search(sc["error"], lines[0]), lines[0]
+    if code == 2:  # nothing written, no input touched, no temp file left
+        for p, data in before.items():
+            assert p.read_bytes() == data, f"{p.name} changed"
+        left = [p.name for p in work.rglob("*") if p.name.endswith(".tmp")]
+        assert left == [], left
+    if sc.get("check"):
+        sc["check"](work)
+
+
+def test_hostile_corpus_covers_every_command_and_class():
+    cmds = {s["cmd"] for s in hostile.SCENARIOS}
+    assert {"find-issues", "score", "health", "crossval", "report", "fix", "evaluate"} <= cmds
+    classes = {s["cls"] for s in hostile.SCENARIOS}
+    assert {1, 2, 6, 7, 8, 10, 12, 13, 14} <= classes  # 3, 4, 5, 9, 11: tests/test_badinput_faults.py

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from labelcli.cli import detect, review
-from labelcli.errors import ExitCode, LabelError
+from labelcli.errors import ExitCode, LabelError, OutputClosed, printable
 
 app = typer.Typer(
     name="labelcli",
@@ -40,7 +40,33 @@ def as_flags(text: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    return printable(" ".join(str(text).split()))
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt: the open writers remove their temp files."""
+
+    exit_code = 128 + 15
+
+
+def _on_sigterm(signum, frame):  # noqa: ARG001
+    raise Terminated()
+
+
+def _handle_sigterm() -> None:
+    import signal
+
+    try:
+        return signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError, AttributeError):  # not the main thread (tests), or no SIGTERM
+        return None
+
+
+def _restore_sigterm(previous) -> None:
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _usage_error(e: Exception) -> bool:
@@ -60,14 +86,15 @@ def _say(line: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry: run the app; turn every failure into an exit code and one line."""
     args = sys.argv[1:] if argv is None else argv
+    previous = _handle_sigterm()
     try:
         code = app(args=args, prog_name="labelcli", standalone_mode=False)
     except LabelError as e:
         _say(f"Error: {_one_line(as_flags(str(e)))}\n")
         code = ExitCode.BAD_INPUT
-    except (typer.Exit, typer.Abort, KeyboardInterrupt) as e:
-        code = getattr(e, "exit_code", 130)
-    except BrokenPipeError:
+    except (typer.Exit, typer.Abort, KeyboardInterrupt, Terminated) as e:
+        code = getattr(e, "exit_code", 130)  # SIGINT 130, SIGTERM 143 (128 + the signal number)
+    except (BrokenPipeError, OutputClosed):
         code = ExitCode.OK  # the reader of our stdout went away (e.g. `| head`): not an error
     except Exception as e:
         name = type(e).__name__
@@ -86,4 +113,5 @@ def main(argv: list[str] | None = None) -> None:
             _say(f"Error: internal error ({name}: {_one_line(e)}); "
                  "this is a bug, rerun with --debug for the traceback\n")
             code = ExitCode.INTERNAL
+    _restore_sigterm(previous)
     sys.exit(int(code) if isinstance(code, int) else int(ExitCode.OK))

@@ -51,7 +51,7 @@ def find_issues(
     top: Annotated[Optional[int], typer.Option("--top", help="Keep only the N most suspect rows (table and report).")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Write every row (flagged first), not only issues.")] = False,
     out: Out = None,
-    fail_on_issues: Annotated[Optional[int], typer.Option("--fail-on-issues", help="Exit 1 when more than N issues are found.")] = None,
+    fail_on_issues: Annotated[Optional[int], typer.Option("--fail-on-issues", min=0, help="Exit 1 when more than N issues are found.")] = None,
     exclude: Annotated[Optional[str], typer.Option("--exclude", help="Skip rows already reviewed: a table with an 'index' column (e.g. an earlier issues table) or a .npy of row indices.")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="Only examples given this class (multi-label: carrying this tag), by name.")] = None,
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
@@ -88,7 +88,7 @@ def find_issues(
                                          label_sep=label_sep), how, cluster, top=top, all_rows=all_rows, out=out,
                                     quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs, features], allowed=io.TABLE_OUT)
+        io.check_output_path(out, [labels, pred_probs, features, exclude], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, budget)
     only = None
@@ -103,7 +103,7 @@ def find_issues(
                                       only=only)
     table = add_ids(table, labels, id_col)
     if out is not None:
-        io.write_table(table, out, inputs=[labels, pred_probs, features])
+        io.write_table(table, out, inputs=[labels, pred_probs, features, exclude])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
                               scope=tables.review_scope(exclude, only_class), out=out)
@@ -202,7 +202,7 @@ def health(
     labels: Labels, pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Predicted probabilities, N x K.")],
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write the summary as JSON (.json) or '-' for stdout.")] = None,
     fail_above: Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the estimated noise rate exceeds this (e.g. 0.05).")] = None,
-    top_pairs: Annotated[int, typer.Option("--top-pairs", help="How many overlapping class pairs to report.")] = 20,
+    top_pairs: Annotated[int, typer.Option("--top-pairs", min=0, help="How many overlapping class pairs to report.")] = 20,
     features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance.")] = None,
     fail_above_outliers: Annotated[Optional[float], typer.Option("--fail-above-outliers", help="With --features: exit 1 when the outlier rate exceeds this.")] = None,
     fail_above_duplicates: Annotated[Optional[float], typer.Option("--fail-above-duplicates", help="With --features: exit 1 when the duplicate rate exceeds this (e.g. 0.01).")] = None,

@@ -13,6 +13,26 @@ import typer
 
 from labelcli.errors import LabelError
 
+def _finite(low=None, high=None, *, open_low=False, name=""):
+    """A typer callback: the float option is a finite number in the range (NaN and inf refused)."""
+    import math
+
+    def check(value):
+        if value is None:
+            return value
+        bad = not math.isfinite(value) or (low is not None and (value <= low if open_low else value < low)) \
+            or (high is not None and value > high)
+        if bad:
+            lo = "" if low is None else (f"> {low}" if open_low else f">= {low}")
+            hi = "" if high is None else f"<= {high}"
+            rng = " and ".join(x for x in (lo, hi) if x) or "finite"
+            raise typer.BadParameter(f"must be a finite number {rng}, got {value}".replace("number finite", "number"))
+        return value
+    return check
+
+
+SEED_MAX = 2**32 - 1  # what numpy's legacy seeding and scikit-learn's random_state take
+
 # --- options shared by the commands that read data ---------------------------------------------
 Labels = Annotated[str, typer.Option("--labels", "-l", help="Labels file (.npy/.csv/.parquet, '-' = CSV on stdin).")]
 PredProbs = Annotated[Optional[str], typer.Option("--pred-probs", "-p", help="Out-of-sample predicted probabilities, N x K.")]
@@ -25,23 +45,23 @@ Normalize = Annotated[bool, typer.Option("--normalize", help="Rescale pred_probs
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Output file (.csv/.parquet/.pq/.json/.jsonl), '-' = CSV on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No report, no progress bar.")]
 Format = Annotated[str, typer.Option("--format", help="'text' (report only) or 'json' (also a JSON summary on stdout).")]
-Seed = Annotated[int, typer.Option("--seed", help="Seed for cross-validation folds and models.")]
+Seed = Annotated[int, typer.Option("--seed", min=0, max=SEED_MAX, help="Seed for cross-validation folds and models.")]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")]
 Model = Annotated[str, typer.Option("--model", "-m", help="logreg, hgb, rf, knn, or package.module:Class (scikit-learn API).")]
-Folds = Annotated[int, typer.Option("--folds", help="Cross-validation folds.")]
+Folds = Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds.")]
 MultiLabel = Annotated[Optional[bool], typer.Option("--multi-label/--multi-class", help="Force the task (default: multi-label when the labels are lists, 'a,b' tags or a 0/1 matrix).", show_default=False)]
 LabelSep = Annotated[str, typer.Option("--label-sep", help="Multi-label: separator of the tags in a CSV cell (an empty cell = no tag).")]
 Aggregation = Annotated[Optional[str], typer.Option("--aggregation", help="Multi-label: how per-tag scores make one score: softmin (default), exponential_moving_average (cleanlab's default), min, mean.", show_default=False)]
-Alpha = Annotated[float, typer.Option("--alpha", help="Multi-label: weight of the exponential moving average.")]
-Temperature = Annotated[float, typer.Option("--temperature", help="Multi-label: temperature of softmin.")]
-K = Annotated[int, typer.Option("--k", help="With --features: neighbours per example for outliers and duplicates.")]
+Alpha = Annotated[float, typer.Option("--alpha", callback=_finite(0.0, 1.0, open_low=True), help="Multi-label: weight of the exponential moving average.")]
+Temperature = Annotated[float, typer.Option("--temperature", callback=_finite(0.0, open_low=True), help="Multi-label: temperature of softmin.")]
+K = Annotated[int, typer.Option("--k", min=1, help="With --features: neighbours per example for outliers and duplicates.")]
 Metric = Annotated[str, typer.Option("--metric", help="With --features: cosine or euclidean distance.")]
-DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
-OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
+DupThreshold = Annotated[Optional[float], typer.Option("--dup-threshold", callback=_finite(0.0), help="With --features: near-duplicate radius as a multiple of the median nearest-neighbour distance (default 0.13).")]
+OutlierThreshold = Annotated[Optional[float], typer.Option("--outlier-threshold", callback=_finite(), help="With --features: flag outlier scores below this (default: Q3 + 1.7 IQR of neighbour distances).")]
 Compat = Annotated[Optional[str], typer.Option("--compat", metavar="cleanlab", help="'cleanlab': every option you leave unset takes cleanlab 2.9's default instead of labelcli's (see README: Defaults).", show_default=False)]
 Engine = Annotated[str, typer.Option("--engine", help="'local' (this machine) or 'dask' (a Dask cluster over a folder or glob of Parquet files; pip install 'labelcli[dask]'). Results are identical.")]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", metavar="tcp://HOST:PORT", help="--engine dask: the scheduler of an existing cluster.", show_default=False)]
-Workers = Annotated[Optional[int], typer.Option("--workers", help="--engine dask: start a local cluster of N worker processes on 127.0.0.1 (default: one per core).", show_default=False)]
+Workers = Annotated[Optional[int], typer.Option("--workers", min=1, help="--engine dask: start a local cluster of N worker processes on 127.0.0.1 (default: one per core).", show_default=False)]
 IdCol = Annotated[Optional[str], typer.Option("--id-col", help="A column of the labels table (e.g. an example id) to carry into the output, after index.", show_default=False)]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", metavar="SIZE", help="Memory budget, e.g. 2GB or 512MB (default: half the physical memory, or what is available if less). Multi-class pred_probs larger than that are read in chunks, with identical results.", show_default=False)]
 

@@ -30,6 +30,7 @@ def report_cmd(
     out: Annotated[str, typer.Option("--out", "-o", help="Report folder (created if missing; its parent must exist).")],
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
+    allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
     top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery.")] = 32,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
@@ -51,10 +52,12 @@ def report_cmd(
     result = tasks.report(ds, how)
     summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
-    gallery = None
+    gallery, image_files = None, []
     shown = issues.ranking[: min(top, GALLERY_MAX)]
     if images is not None and len(shown):
-        thumbs = plots.for_display(io.read_gallery_images(images, image_col, shown, len(ds.labels)))
+        read = io.read_gallery_images(images, image_col, shown, len(ds.labels), allow_outside=allow_outside_images)
+        image_files = list(read.paths)
+        thumbs = plots.for_display(read)
         gallery = plots.gallery(thumbs, _captions(shown, ds.labels, issues, ds.classes),
                                 title=f"The {len(shown)} most suspect examples (most suspect first)")
     sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
@@ -62,7 +65,7 @@ def report_cmd(
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
                       html.label_issue_facts(summary, issues), sections,
                       footer=f"labels: {labels}; pred_probs: {pred_probs}; filter {filter_by}, rank {rank_by}")
-    written = io.write_folder(out, html.report_files(doc, sections))  # the figures, then index.html
+    written = io.write_folder(out, html.report_files(doc, sections), inputs=[labels, pred_probs, images, *image_files])  # the figures, then index.html
     terminal.report_written(terminal.console(quiet), summary, issues, written, mark)
     if as_json:
         print_json({"out": out, "files": written, "num_examples": summary.num_examples,
@@ -86,7 +89,7 @@ def fix_cmd(
     decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep), new_label.")] = None,
     issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
-    threshold: Annotated[Optional[float], typer.Option("--threshold", help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
+    threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
     fraction: Annotated[Optional[float], typer.Option("--fraction", help="With --auto: act on the lowest-scoring fraction of all examples instead of the flagged rows.")] = None,
     pred_probs: PredProbs = None,
     changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason.")] = None,
@@ -115,7 +118,7 @@ def fix_cmd(
     io.check_output_path(out, srcs, allowed=tuple(dict.fromkeys(io.TABLE_OUT + (".npy",))))
     if changelog is not None:
         io.check_output_path(changelog, srcs, allowed=io.TABLE_OUT)
-        if changelog == out:
+        if changelog == out or (out != "-" and io.same_file(changelog, out)):
             raise LabelError("--changelog and --out name the same file; give two paths")
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
     n, names = len(ds.labels), ds.classes
@@ -125,9 +128,10 @@ def fix_cmd(
         dec = _auto_decisions(issues, ds, auto, fraction, fixing.DEFAULT_THRESHOLD if threshold is None else threshold)
     result = fixing.apply_decisions(ds.labels, dec, len(names))
     as_label = _label_writer(ds.label_kind, names)
-    _write_fixed(result, as_label, out, srcs)
-    if changelog is not None:
-        io.write_table(_changelog_table(result, as_label), changelog, inputs=srcs)
+    with io.all_or_nothing():  # both files or neither (a full disk between them replaces nothing)
+        _write_fixed(result, as_label, out, srcs)
+        if changelog is not None:
+            io.write_table(_changelog_table(result, as_label), changelog, inputs=srcs)
     terminal.fix_summary(terminal.console(quiet), n, result, out, changelog)
     if as_json:
         print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,

@@ -327,3 +327,18 @@ def as_features(features, *, name: str = "features") -> np.ndarray:
         raise LabelError(f"{name}: features have 0 columns")
     check_finite(x, name=name, what="features")
     return x
+
+
+def check_feature_magnitude(x: np.ndarray, *, name: str = "features") -> np.ndarray:
+    """Refuse features whose squares overflow (a model's scaling would turn them into inf / NaN);
+    checked before that arithmetic. (Neighbour distances rescale, so kNN does not need it.)"""
+    wide = x.size and float(np.finfo(x.dtype).max) > FEATURE_MAX  # float32 cannot hold such values
+    huge = np.flatnonzero(np.abs(x).max(axis=1) > FEATURE_MAX) if wide else np.empty(0, dtype=np.int64)
+    if huge.size:  # checked before any arithmetic: squares and distances would overflow to inf/NaN
+        r = int(huge[0])
+        raise LabelError(f"{name}: features hold a value too large to compute with ({np.abs(x[r]).max():.3g}"
+                         f" at row {r} (0-based)); values must stay below {FEATURE_MAX:g}: rescale the features")
+    return x
+
+
+FEATURE_MAX = 1e150  # its square, summed over many columns, still fits in a float64

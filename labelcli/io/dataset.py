@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from labelcli.core.multilabel import as_label_matrix, as_multilabel_pred_probs
-from labelcli.core.validate import as_features, as_labels, as_pred_probs, check_same_length
+from labelcli.core.validate import as_features, as_labels, as_pred_probs, check_feature_magnitude, check_same_length
 from labelcli.errors import LabelError
 from labelcli.io import chunks, partitions, tags
 from labelcli.io.classes import parse_classes, resolve_classes, resolve_tags
@@ -154,7 +154,7 @@ def open_dataset(
         feat_name = display_name(features)
         x, _ = numeric_columns(table(features), feat_name, label_col, feature_prefix,
                                prob_prefix if shared else None, "features", "--feature-prefix")
-        feats = as_features(x, name=feat_name)
+        feats = check_feature_magnitude(as_features(x, name=feat_name), name=feat_name)  # before any model
 
     k_probs = None if probs is None else probs.shape[1]
     if multi:

@@ -76,6 +76,11 @@ def _float_labels(arr: np.ndarray, name: str, where: str) -> np.ndarray:
             f"{name}: label {arr[r]:g} at row {r} (0-based){where} is not a whole number;"
             " labels must be class indices or class names"
         )
+    big = np.flatnonzero(np.abs(arr) >= 2.0**62)  # checked before the cast, which would wrap around
+    if big.size:
+        r = int(big[0])
+        raise LabelError(f"{name}: label {arr[r]:g} at row {r} (0-based){where} is far outside any class index;"
+                         " labels must be class indices 0..K-1 or class names")
     return arr.astype(np.int64)
 
 

@@ -313,12 +313,26 @@ def csv_options(src: str | bytes, name: str, sep: str | None = None) -> dict:
     )
 
 
+def gzip_text_size(path: str) -> int:
+    """Uncompressed size of a gzip file from its trailer (ISIZE, modulo 4 GiB), never less than the
+    compressed size (a lower bound when the true size wrapped around)."""
+    size = os.path.getsize(path)
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(size - 4, 0))
+            isize = int.from_bytes(f.read(4), "little")
+    except OSError:
+        return size
+    return max(isize, size)
+
+
 def _read_csv(src: str | bytes, name: str, sep: str | None):
     import pandas as pd
 
     options = csv_options(src, name, sep)
-    if isinstance(src, str) and not options["compression"]:
-        memory.check_fits_in_memory(name, os.path.getsize(src), "the CSV file")
+    if isinstance(src, str):  # the text's size, uncompressed (a small .gz can hold gigabytes)
+        size = gzip_text_size(src) if options["compression"] else os.path.getsize(src)
+        memory.check_fits_in_memory(name, size, "the CSV file" + (" (uncompressed)" if options["compression"] else ""))
     headerless = options["header"] is None
     source = io.BytesIO(src) if isinstance(src, bytes) else src
     try:

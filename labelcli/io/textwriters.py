@@ -17,8 +17,55 @@ import re
 import numpy as np
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet reads as the start of a formula
+_NUMBER_TEXT = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?(inf|nan)$"
+
+
+def defuse_cell(text: str) -> str:
+    """A text cell that a spreadsheet would run as a formula (=, +, -, @ first; not a number such as
+    -1) gets a leading apostrophe, which spreadsheets show as text."""
+    import re
+
+    if text.startswith(FORMULA_START) and not re.match(_NUMBER_TEXT, text.strip(), flags=re.IGNORECASE):
+        return "'" + text
+    return text
+
+
+def defuse_formulas(df):
+    """df with its text cells and column names passed through defuse_cell (CSV only: Parquet and
+    JSON keep the raw values); the same df when nothing needs it. Vectorised per column."""
+    import pandas as pd
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    changed = {}
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if not (is_object_dtype(col.dtype) or is_string_dtype(col.dtype)):
+            continue
+        text = col.astype("string")
+        risky = text.str.startswith(FORMULA_START).fillna(False).to_numpy(dtype=bool)
+        if risky.any():
+            number = text.str.strip().str.match(_NUMBER_TEXT, case=False).fillna(False).to_numpy(dtype=bool)
+            hit = risky & ~number
+            if hit.any():
+                values = col.to_numpy(dtype=object).copy()
+                values[hit] = ["'" + str(v) for v in values[hit]]
+                changed[j] = pd.Series(values, index=col.index, dtype=col.dtype if is_string_dtype(col.dtype)
+                                       and not is_object_dtype(col.dtype) else object)
+    names = [defuse_cell(c) if isinstance(c, str) else c for c in df.columns]
+    if not changed and names == list(df.columns):
+        return df
+    out = df.copy()
+    for j, values in changed.items():
+        out.isetitem(j, values)
+    out.columns = names
+    return out
+
+
 def write_csv(df, f) -> None:
-    """Write df as CSV text to the text file f: the bytes of DataFrame.to_csv(index=False)."""
+    """Write df as CSV text to the text file f: the bytes of DataFrame.to_csv(index=False), with
+    formula-like text cells defused (defuse_formulas)."""
+    df = defuse_formulas(df)
     # pandas writes floats with repr (shortest round-trip); fixed "\n" keeps bytes OS-independent.
     kinds = column_kinds(df) if df.shape[1] >= 2 else None  # one column: pandas quotes an empty cell
     if kinds is None:

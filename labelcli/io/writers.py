@@ -14,15 +14,17 @@ import json
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 from typing import Sequence
 
 import numpy as np
 
-from labelcli.errors import LabelError
+from labelcli.errors import LabelError, OutputClosed
 from labelcli.io import formats
 from labelcli.io.formats import ANY_OUT, ARRAY_OUT, JSON_OUT, TABLE_OUT, describe_ext, short_reason, suffix
+from labelcli.io.jsonable import json_records, to_jsonable  # noqa: F401 - also re-exported here
 from labelcli.io.textwriters import dump_json, write_csv, write_json_rows
 
 
@@ -37,6 +39,7 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
     for inp in inputs:
         if inp and inp != "-" and _same_file(path, inp):
             raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
+    refuse_special_file(path)
     if suffix(path, allowed) is None:
         raise LabelError(f"--out {path}: cannot write {describe_ext(path)}; use {', '.join(allowed)} (or - for stdout)")
     parent = os.path.dirname(path) or "."
@@ -48,6 +51,33 @@ def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: 
     if os.path.isfile(path) and not os.access(path, os.W_OK):
         # The atomic rename could replace it anyway; a read-only file is a request not to.
         raise LabelError(f"--out {path}: the existing file is read-only; remove it or make it writable first")
+
+
+def _file_type(mode: int) -> str | None:
+    """What a non-regular file is, in words (None for a regular file)."""
+    for test, what in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return what
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def refuse_special_file(path: str) -> None:
+    """Only a regular file or a missing path may be replaced (a link is followed to its target)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return  # missing, or a dangling link: the write creates the file
+    what = _file_type(st.st_mode)
+    if what is not None:
+        via = f" (through the link to {os.path.realpath(path)})" if os.path.islink(path) else ""
+        raise LabelError(f"--out {path}: is {what}{via}, not a regular file; labelcli only replaces regular files")
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name the same file, after resolving links."""
+    return _same_file(a, b)
 
 
 def _same_file(a: str, b: str) -> bool:
@@ -82,21 +112,50 @@ def temp_prefix(path: str) -> str:
     return f".{os.path.basename(path)[:_TEMP_NAME_MAX]}.{TEMP_TAG}-{os.getpid()}-"
 
 
-def _pid_alive(pid: int) -> bool:
-    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there: never clean up
-        return True
+def lock_temp_file(fd: int) -> bool:
+    """Hold an exclusive advisory lock on a temp file for as long as its writer has it open: the
+    lock, not a PID (PIDs of other containers or CI jobs sharing a volume mean nothing here), tells
+    the cleanup that the file is live. False where advisory locks are not available."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        import fcntl
+    except ImportError:
         return False
-    except (PermissionError, OSError):
-        return True  # exists (someone else's), or we cannot tell: leave its file alone
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
     return True
+
+
+def _claim_if_stale(path: str) -> bool:
+    """Delete ``path`` if no process holds its lock (its writer was killed); True if deleted."""
+    try:
+        import fcntl
+    except ImportError:
+        return False  # no advisory locks: we cannot tell, leave it
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a live writer holds it
+        if os.fstat(fd).st_nlink == 0:
+            return False
+        os.unlink(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def remove_stale_temp_files(path: str) -> list[str]:
     """Delete temp files that earlier runs writing ``path`` left behind when they were killed
-    (SIGKILL, power loss): those whose writer process no longer exists. Returns what was removed."""
+    (SIGKILL, power loss): those whose lock no writer holds any more (see lock_temp_file). Returns
+    what was removed."""
     parent = os.path.dirname(path) or "."
     base = os.path.basename(path)[:_TEMP_NAME_MAX]
     pattern = re.compile(re.escape(f".{base}.{TEMP_TAG}-") + r"(\d+)-[A-Za-z0-9_]+\.tmp$")
@@ -104,10 +163,8 @@ def remove_stale_temp_files(path: str) -> list[str]:
     with contextlib.suppress(OSError):
         for entry in os.listdir(parent):
             m = pattern.match(entry)
-            if m and int(m.group(1)) != os.getpid() and not _pid_alive(int(m.group(1))):
-                with contextlib.suppress(OSError):
-                    os.unlink(os.path.join(parent, entry))
-                    removed.append(entry)
+            if m and _claim_if_stale(os.path.join(parent, entry)):
+                removed.append(entry)
     return removed
 
 
@@ -122,8 +179,13 @@ def _atomic(path: str, *, text: bool):
     if os.path.islink(path):
         path = os.path.realpath(path)
     parent = os.path.dirname(path) or "."
+    refuse_special_file(path)
     remove_stale_temp_files(path)
-    fd, tmp = tempfile.mkstemp(dir=parent, prefix=temp_prefix(path), suffix=".tmp")
+    while True:  # lock at once; a cleanup that unlinked it in between (not yet locked): make another
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=temp_prefix(path), suffix=".tmp")
+        if not lock_temp_file(fd) or os.fstat(fd).st_nlink > 0:
+            break
+        os.close(fd)
     try:
         f = os.fdopen(fd, "w", encoding="utf-8", newline="") if text else os.fdopen(fd, "wb")
     except BaseException:
@@ -136,6 +198,9 @@ def _atomic(path: str, *, text: bool):
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, _new_file_mode(path))
+        if _STAGE:  # inside all_or_nothing(): published with the others at its end
+            _STAGE[-1].append((tmp, path))
+            return
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -149,22 +214,62 @@ def _atomic(path: str, *, text: bool):
             os.close(dfd)
 
 
-def _json_column(series) -> list:
-    """A column's values as JSON-ready Python objects (NaN and inf -> None), a whole column at once."""
-    dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
-        values = series.tolist()  # Python bool / int / float, as to_jsonable would give
-        if dtype.kind == "f":
-            return [v if math.isfinite(v) else None for v in values]
-        return values
-    return [to_jsonable(v) for v in series.tolist()]
+atomic_file = _atomic  # the public name (tests, other writers of this package)
+
+_STAGE: list[list[tuple[str, str]]] = []  # the open all_or_nothing() blocks: (temp file, target)
 
 
-def json_records(df):
-    """The rows of df as JSON-ready dicts (column name -> plain Python value, NaN -> None)."""
-    cols = [str(c) for c in df.columns]
-    for row in zip(*(_json_column(df.iloc[:, j]) for j in range(df.shape[1]))):
-        yield dict(zip(cols, row))
+@contextlib.contextmanager
+def all_or_nothing():
+    """Writes inside the block are staged (complete temp files next to their targets) and published
+    together when the block ends without error; on any error (a full disk, a signal) the temp files
+    are removed and no target is touched. Publishing keeps a hard link to each replaced target until
+    every rename succeeded, so a failed rename puts the old files back."""
+    staged: list[tuple[str, str]] = []
+    _STAGE.append(staged)
+    try:
+        yield
+    except BaseException:
+        _STAGE.pop()
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    _STAGE.pop()
+    publish(staged)
+
+
+def publish(staged: Sequence[tuple[str, str]]) -> None:
+    """Rename each (temp, target) into place, all or none (see all_or_nothing)."""
+    backups: list[tuple[str, str | None, bool]] = []  # (target, hard link to its old content, existed)
+    try:
+        for tmp, path in staged:
+            old, existed = None, os.path.exists(path)
+            if existed:
+                try:
+                    os.link(path, f"{tmp}.old")
+                    old = f"{tmp}.old"
+                except OSError:  # no hard links on this filesystem: publish without a way back
+                    pass
+            backups.append((path, old, existed))
+            os.replace(tmp, path)
+    except BaseException:
+        for path, old, existed in reversed(backups):
+            with contextlib.suppress(OSError):
+                if old is not None and _same_file(old, path):  # not replaced yet (rename would do nothing)
+                    os.unlink(old)
+                elif old is not None:
+                    os.replace(old, path)
+                elif not existed:
+                    os.unlink(path)
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        raise
+    for _, old, _ in backups:
+        if old is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(old)
 
 
 def _write_df(df, path: str) -> None:
@@ -205,7 +310,8 @@ def write_stdout(write) -> None:
         write(stream)
         stream.flush()
     except BrokenPipeError:
-        raise  # the reader went away (`| head`): the CLI treats that as success
+        _silence_stdout(stream)  # else Python's flush at exit fails again
+        raise OutputClosed() from None  # the reader went away (`| head`): success
     except OSError as e:
         # What could not be written is still buffered; Python would flush it again at exit (and
         # fail with exit code 120 and a second message): point the descriptor at /dev/null first.
@@ -214,6 +320,13 @@ def write_stdout(write) -> None:
             os.dup2(null, stream.fileno())
             os.close(null)
         raise LabelError(f"<stdout>: could not write (--out -): {short_reason(e)}") from e
+
+
+def _silence_stdout(stream) -> None:
+    with contextlib.suppress(Exception):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, stream.fileno())
+        os.close(null)
 
 
 def write_table(df, path: str, *, inputs: Sequence[str | None] = ()) -> None:
@@ -260,35 +373,6 @@ def write_json(obj, path: str, *, inputs: Sequence[str | None] = ()) -> None:
         raise LabelError(f"{path}: could not write: {short_reason(e)}") from e
 
 
-def to_jsonable(obj):
-    """Convert numpy / pandas / dataclass values to plain JSON types; NaN and inf become None."""
-    if obj is None or isinstance(obj, (bool, str, int)):
-        return obj
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, np.generic):
-        return to_jsonable(obj.item())
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, dict):
-        return {k if isinstance(k, str) else str(to_jsonable(k)): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, os.PathLike):
-        return os.fspath(obj)
-    if hasattr(obj, "isoformat"):  # datetime, date, pandas Timestamp
-        return obj.isoformat()
-    if type(obj).__name__ in ("NAType", "NaTType"):
-        return None
-    if type(obj).__name__ == "DataFrame":
-        return list(json_records(obj))
-    if type(obj).__name__ == "Series":
-        return to_jsonable(obj.tolist())
-    raise TypeError(f"cannot write a {type(obj).__name__} as JSON")
-
-
 # ---------------------------------------------------------------------------------------- folders
 
 
@@ -310,20 +394,34 @@ def check_output_folder(folder: str, inputs: Sequence[str | None] = (), *, names
             raise LabelError(f"--out {folder} would overwrite the input file {inp}; choose another folder")
 
 
-def write_folder(folder: str, files: dict[str, bytes]) -> list[str]:
-    """Write ``files`` (name -> bytes) into ``folder``, created if missing, each atomically and in
-    the given order: put the file that links the others (index.html) last, so that it appears only
-    once the rest is complete. Returns the paths written."""
-    if not os.path.isdir(folder):
+def write_folder(folder: str, files: dict[str, bytes], *, inputs: Sequence[str | None] = ()) -> list[str]:
+    """Write ``files`` (name -> bytes) into ``folder``, created if missing, all or nothing: every
+    file is staged first and published together (index.html last), so a failed run leaves the
+    previous report untouched and a folder this run created is removed. No file may replace one
+    of ``inputs`` (compared after resolving links). Returns the paths written."""
+    for name in files:
+        for inp in inputs:
+            if inp and inp != "-" and _same_file(os.path.join(folder, name), inp):
+                raise LabelError(f"--out {folder}: {name} would overwrite the input file {inp}; choose another folder")
+    created = not os.path.isdir(folder)
+    if created:
         os.mkdir(folder)
     written: list[str] = []
     name = ""
     try:
-        for name, data in files.items():
-            path = os.path.join(folder, name)
-            with _atomic(path, text=False) as f:
-                f.write(data)
-            written.append(path)
-    except OSError as e:
-        raise LabelError(f"--out {folder}: could not write {name}: {e.strerror or e}") from e
+        with all_or_nothing():
+            for name, data in files.items():
+                path = os.path.join(folder, name)
+                with _atomic(path, text=False) as f:
+                    f.write(data)
+                written.append(path)
+    except BaseException as e:
+        if created:
+            with contextlib.suppress(OSError):
+                for entry in os.listdir(folder):
+                    os.unlink(os.path.join(folder, entry))
+                os.rmdir(folder)
+        if isinstance(e, OSError):
+            raise LabelError(f"--out {folder}: could not write {name}: {e.strerror or e}") from e
+        raise
     return written

@@ -15,7 +15,7 @@ from typing import Callable
 
 import numpy as np
 
-from labelcli.core.validate import as_features, as_labels, check_same_length
+from labelcli.core.validate import as_features, as_labels, check_feature_magnitude, check_same_length
 from labelcli.errors import LabelError
 
 MODELS = ("logreg", "hgb", "rf", "knn")
@@ -79,6 +79,11 @@ def _import_model(spec: str, seed: int):
             f"model '{spec}': module '{module_name}' has no class '{class_name}';"
             f" built-in models are {_builtin_list()}"
         )
+    if not isinstance(cls, type) or not (hasattr(cls, "fit") and hasattr(cls, "predict_proba")):
+        # never call anything else (os:abort, a CLI entry point ...): only an estimator class
+        found = "a class without fit and predict_proba" if isinstance(cls, type) else f"a {type(cls).__name__}"
+        raise LabelError(f"the `model` option '{spec}' is {found}, not a classifier class; give a class"
+                         " implementing fit and predict_proba (scikit-learn API)")
     try:
         est = cls()
     except Exception as exc:
@@ -224,7 +229,7 @@ def cross_val_pred_probs(
     """
     from sklearn.model_selection import StratifiedKFold
 
-    x = as_features(features)
+    x = check_feature_magnitude(as_features(features))
     if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)) or num_classes < 2:
         raise LabelError(f"num_classes must be a whole number >= 2, got {num_classes!r}")
     num_classes = int(num_classes)
@@ -308,7 +313,7 @@ def cross_val_multilabel_pred_probs(
     from labelcli.core.multilabel import as_label_matrix
     from labelcli.core.stratify import check_tag_counts, multilabel_stratified_folds
 
-    x = as_features(features)
+    x = check_feature_magnitude(as_features(features))
     y = as_label_matrix(labels)
     check_same_length(len(x), len(y), name_a="features", name_b="labels")
     if isinstance(folds, bool) or not isinstance(folds, (int, np.integer)) or folds < 2:

@@ -7,9 +7,9 @@ import sys
 
 def console(quiet: bool = False):
     """The rich console of the report: stderr (stdout stays clean for pipes), silent with --quiet."""
-    from rich.console import Console
+    from labelcli.render.safe import safe_console
 
-    return Console(stderr=True, quiet=quiet, highlight=False)
+    return safe_console(stderr=True, quiet=quiet, highlight=False)  # control characters escaped
 
 
 def progress(quiet: bool = False):

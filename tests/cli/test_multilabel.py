@@ -54,8 +54,10 @@ def test_find_issues_celeba_style_parquet(tag_data, tmp_path):
                                    "label_score", "is_label_issue"]
     expected = multilabel.find_label_issues(tag_data["noisy"], tag_data["probs"])
     np.testing.assert_array_equal(table["index"], expected.ranking)
-    # Every flagged row names at least one suspect tag, written as +tag / -tag with tag names.
-    assert all(t and all(w[0] in "+-" and w[1:] in TAG_NAMES for w in t.split()) for t in table["suspect_tags"])
+    # Every flagged row names at least one suspect tag, written as +tag / -tag with tag names (in CSV
+    # with a leading ' so that spreadsheets do not read "+smiling -glasses" as a formula: issue #17).
+    tags = [t[1:] if t.startswith("'") else t for t in table["suspect_tags"]]
+    assert all(t and all(w[0] in "+-" and w[1:] in TAG_NAMES for w in t.split()) for t in tags)
     # The planted flips are mostly found (the data is clean apart from them).
     assert len(set(table["index"]) & set(tag_data["flips"].tolist())) >= 20
 

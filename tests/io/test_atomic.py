@@ -120,15 +120,46 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / "x.csv"
     dead = _dead_pid()
     stale = tmp_path / f".x.csv.labelcli-{dead}-abc123.tmp"
-    live = tmp_path / ".x.csv.labelcli-1-def456.tmp"  # pid 1 exists: maybe a run in progress
     other_target = tmp_path / f".y.csv.labelcli-{dead}-ghi789.tmp"
     unrelated = tmp_path / ".x.csv.bak"
-    for p in (stale, live, other_target, unrelated):
+    for p in (stale, other_target, unrelated):
         p.write_bytes(b"partial")
     write_table(DF, str(target))
     assert not stale.exists()
-    assert live.exists() and other_target.exists() and unrelated.exists()
+    assert other_target.exists() and unrelated.exists()
     assert writers.remove_stale_temp_files(str(tmp_path / "y.csv")) == [other_target.name]
+
+
+def test_a_live_writers_temp_file_is_kept_whatever_its_pid(tmp_path):
+    """Issue #17 class 4: liveness is the writer's lock, not its PID. A writer in another PID
+    namespace (a container sharing the volume) has a PID that means nothing here: here a PID
+    that no longer exists, but a process that holds the file's lock."""
+    dead = _dead_pid()
+    live = tmp_path / f".x.csv.labelcli-{dead}-def456.tmp"
+    live.write_bytes(b"partial")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR);"
+         " fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)", str(live)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        write_table(DF, str(tmp_path / "x.csv"))
+        assert live.exists(), "a live writer's temp file was deleted"
+    finally:
+        holder.kill()
+        holder.wait()
+    assert writers.remove_stale_temp_files(str(tmp_path / "x.csv")) == [live.name]  # its writer is gone now
+
+
+def test_the_writer_holds_the_lock_while_writing(tmp_path):
+    target = tmp_path / "x.json"
+    seen = []
+    with writers.atomic_file(str(target), text=True) as f:  # noqa: F841
+        temps = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+        seen = writers.remove_stale_temp_files(str(target))
+        f.write("{}")
+        assert temps and all(p.exists() for p in temps)
+    assert seen == [] and target.read_text() == "{}"
 
 
 # ------------------------------------------------------------------- the report folder, same writer
@@ -182,7 +213,25 @@ def test_report_failing_half_way_leaves_no_temp_file_and_no_index(tmp_path, monk
     r = _report(out)
     assert r.code == 2 and r.stderr.count("\n") == 1 and "could not write" in r.stderr, r.stderr
     assert "No space left" in r.stderr
-    assert temp_files(out) == [] and not (out / "index.html").exists()
+    assert not out.exists()  # issue #17 class 3: the folder this run created is removed
+
+
+def test_a_failed_report_rerun_leaves_the_previous_report_whole(tmp_path, monkeypatch):
+    """Issue #17 class 3: every file is staged, then all are published: never a mix."""
+    out = tmp_path / "rep"
+    assert _report(out).code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    calls = []
+
+    def disk_full_on_the_third_file(fd):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full_on_the_third_file)
+    r = _report(out, "--top", "5")
+    assert r.code == 2, r.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 
 
 def test_report_removes_temp_files_left_by_a_killed_report(tmp_path):
@@ -372,3 +421,28 @@ def test_out_onto_existing_file_replaced_only_on_success(tmp_path, cmd, name):
         assert len(data.decode().splitlines()) == 6
     else:
         assert pd.read_parquet(target)["index"].notna().all()
+
+
+def test_publish_puts_the_old_files_back_when_a_rename_fails(tmp_path, monkeypatch):
+    """all_or_nothing: the second rename fails after the first target was replaced: both old files stay."""
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("old a\n")
+    b.write_text("old b\n")
+    real_replace = os.replace
+    calls = []
+
+    def fail_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError(errno.EIO, "I/O error")
+        return real_replace(src, dst)
+
+    with pytest.raises(OSError):
+        with writers.all_or_nothing():
+            for p in (a, b):
+                with writers.atomic_file(str(p), text=True) as f:
+                    f.write("new\n")
+            monkeypatch.setattr(os, "replace", fail_second)
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert a.read_text() == "old a\n" and b.read_text() == "old b\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from labelcli.errors import LabelError
+
 from labelcli.io import check_output_path, open_dataset, read_table
 from tests.conftest import fails, npy, parquet, text
 
@@ -111,3 +113,19 @@ def test_unreadable_file():
         fails(read_table, "secret.csv", name="secret.csv", match="permission denied")
     finally:
         os.chmod("secret.csv", 0o644)
+
+
+def test_memory_check_of_a_gzipped_csv_uses_the_uncompressed_size(tmp_path, monkeypatch):
+    """Issue #17 class 6: a few hundred KB of gzip can hold gigabytes of CSV text."""
+    import gzip
+
+    from labelcli.io import memory, readers
+
+    path = tmp_path / "y.csv.gz"
+    with gzip.open(path, "wb") as f:
+        f.write(b"label\n" + b"0\n1\n" * 500_000)
+    assert readers.gzip_text_size(str(path)) == 6 + 2_000_000
+    assert path.stat().st_size < 20_000
+    monkeypatch.setattr(memory, "available_memory", lambda: 1_000_000)  # more than the file, less than its text
+    with pytest.raises(LabelError, match=r"y\.csv\.gz: the CSV file \(uncompressed\) needs 2\.0MB"):
+        readers.read_table(str(path))
