@@ -135,11 +135,17 @@ def class_index(name: str | None, ds) -> int | None:
     return list(ds.classes).index(name)
 
 
-def read_excluded(path: str | None, ds):
-    """--exclude FILE: the row indices it lists (None without the option)."""
+def read_excluded(paths, ds):
+    """--exclude FILE (repeatable): the union of the row indices they list, sorted (None without
+    the option)."""
+    import numpy as np
+
     from labelcli.io import read_row_indices
 
-    return None if path is None else read_row_indices(path, ds.num_examples)
+    if not paths:
+        return None
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    return np.unique(np.concatenate([read_row_indices(p, ds.num_examples) for p in paths]))
 
 
 def steps_for(ds, quiet: bool):

@@ -90,9 +90,11 @@ def found_issues_table(found, labels: np.ndarray, classes, *, include_all: bool 
     return issues_table(found.issues, labels, classes, include_all=include_all, top=top, sep=sep, only=only)
 
 
-def review_scope(exclude: str | None, only_class: str | None) -> str | None:
-    """What a review listing is limited to, in words (None: everything)."""
-    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {exclude}"] if exclude else [])
+def review_scope(exclude, only_class: str | None) -> str | None:
+    """What a review listing is limited to, in words (None: everything); ``exclude``: a path or
+    a list of paths (--exclude, repeatable)."""
+    paths = [exclude] if isinstance(exclude, str) else list(exclude or [])
+    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {' + '.join(paths)}"] if paths else [])
     return ", ".join(parts) or None
 
 
