@@ -95,6 +95,8 @@ def find_issues(
     if exclude is not None or only_class is not None:
         only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
     batch = only is not None and top is not None  # a review batch: N rows, flagged or not
+    if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
+        only = ~ds.skip if only is None else only & ~ds.skip
     # --engine dask with files: folds and kNN tiles on the cluster, the rest here (the same results)
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:
         found = tasks.find_issues(ds, how, crossval=tasks.CrossValidation(model, folds, seed),
@@ -107,7 +109,8 @@ def find_issues(
         io.write_table(table, out, inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
-                              scope=tables.review_scope(exclude, only_class), out=out, batch=batch)
+                              scope=tables.review_scope(exclude, only_class, ds.num_skipped), out=out,
+                              batch=batch)
     if as_json:
         print_json(tables.found_issues_json(found, table, ds, top=top, only=only))
     issues = found.issues

@@ -83,17 +83,18 @@ def _captions(rows, labels, issues, classes) -> list[str]:
 def fix_cmd(
     labels: Labels,
     out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.pq/.json/.jsonl table, .npy, or '-'.")],
-    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep), new_label.")] = None,
+    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep; blank = not reviewed yet), new_label.")] = None,
     issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
     fraction: Annotated[Optional[float], typer.Option("--fraction", help="With --auto: act on the lowest-scoring fraction of all examples instead of the flagged rows.")] = None,
     pred_probs: PredProbs = None,
-    changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason.")] = None,
+    changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason. When --labels is a fix output and this file exists, the rows are appended.")] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
-    """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels."""
+    """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels.
+    On a fix output (--labels): earlier drops and original_label carry over (a review loop)."""
     from labelcli import io
     from labelcli.core import fixing
     from labelcli.render import terminal
@@ -124,10 +125,17 @@ def fix_cmd(
     else:
         dec = _auto_decisions(issues, ds, auto, fraction, fixing.DEFAULT_THRESHOLD if threshold is None else threshold)
     result = fixing.apply_decisions(ds.labels, dec, len(names))
+    prior = io.read_fix_state(labels, names) if ds.skip is not None else None
+    if prior is not None:  # a second round on a fix output: earlier drops and the true original stay
+        result = fixing.carry_forward(result, original=prior[0], keep=prior[1])
     as_label = _label_writer(ds.label_kind, names)
     _write_fixed(result, as_label, out, srcs)
     if changelog is not None:
-        io.write_table(_changelog_table(result, as_label), changelog, inputs=srcs)
+        log = _changelog_table(result, as_label)
+        before = io.earlier_changelog(changelog) if prior is not None else None
+        if before is not None:  # the review loop: this round's rows after the earlier rounds'
+            log = _append_log(before, log, changelog)
+        io.write_table(log, changelog, inputs=[s for s in srcs if s != changelog])
     terminal.fix_summary(terminal.console(quiet), n, result, out, changelog)
     if as_json:
         print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,
@@ -220,6 +228,20 @@ def _write_fixed(result, as_label, out: str, srcs) -> None:
                        "original_label": as_label(result.original), "keep": result.keep,
                        "weight": result.weight, "changed": result.changed})
     io.write_table(df, out, inputs=srcs)
+
+
+def _append_log(before, log, path: str):
+    """The earlier rounds' changelog rows, then this round's, in this round's column types."""
+    import pandas as pd
+
+    missing = [c for c in log.columns if c not in before.columns]
+    if missing:
+        raise LabelError(f"{path}: the existing changelog has no column '{missing[0]}'; give a new --changelog path")
+
+    def cells(col):
+        return [None if pd.isna(v) else v for v in before[col].tolist()] + log[col].tolist()
+
+    return pd.DataFrame({c: pd.array(cells(c), dtype=log[c].dtype) for c in log.columns})
 
 
 def _changelog_table(result, as_label):

@@ -90,11 +90,12 @@ def found_issues_table(found, labels: np.ndarray, classes, *, include_all: bool 
     return issues_table(found.issues, labels, classes, include_all=include_all, top=top, sep=sep, only=only)
 
 
-def review_scope(exclude, only_class: str | None) -> str | None:
+def review_scope(exclude, only_class: str | None, skipped: int = 0) -> str | None:
     """What a review listing is limited to, in words (None: everything); ``exclude``: a path or
-    a list of paths (--exclude, repeatable)."""
+    a list of paths (--exclude, repeatable); ``skipped``: rows dropped in an earlier `fix`."""
     paths = [exclude] if isinstance(exclude, str) else list(exclude or [])
     parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {' + '.join(paths)}"] if paths else [])
+    parts += [f"{skipped:,} rows skipped (keep=false in the labels file)"] if skipped else []
     return ", ".join(parts) or None
 
 
@@ -106,6 +107,7 @@ def found_issues_json(found, table, ds, *, top: int | None, only: np.ndarray | N
             **({"aggregation": found.aggregation} if found.aggregation is not None else {}),
             "cv_accuracy": found.predictions.cv_accuracy,
             "remaining_to_review": None if only is None else flagged_in(issues, only),
+            "num_skipped": ds.num_skipped,
             "issues": records(table[table["is_label_issue"]].head(top or 20)),
             **({"features": found.features.to_dict(ds.classes)} if found.features is not None else {})}
 
