@@ -169,6 +169,8 @@ def score(
         result = tasks.score(ds, how, progress=tick)
     table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep),
                     labels, id_col)
+    if ds.skip is not None:  # a `fix` output as labels: dropped rows left out (the rest keep their index)
+        table = table[~ds.skip].reset_index(drop=True)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
@@ -247,7 +249,7 @@ def health(
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.JSON_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-              quiet, multi_label, label_sep, budget)
+              quiet, multi_label, label_sep, budget).without_skipped()  # (rows dropped by a fix: skipped)
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,

@@ -201,4 +201,7 @@ def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_
                       multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
     if ds.note:
         terminal.note(terminal.console(quiet), f"{ds.note} (force with --multi-label / --multi-class)")
+    if ds.num_skipped:  # a `fix` output as labels (io.labels.skipped_rows)
+        terminal.note(terminal.console(quiet), f"{ds.num_skipped:,} rows dropped by an earlier fix (keep=false)"
+                      " are skipped; the others keep their row numbers")
     return ds

@@ -51,12 +51,18 @@ def report_cmd(
     result = tasks.report(ds, how)
     summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
+    if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
+        from dataclasses import replace
+
+        issues = replace(issues, mask=issues.mask & ~ds.skip, ranking=issues.ranking[~ds.skip[issues.ranking]])
     gallery = None
-    shown = issues.ranking[: min(top, GALLERY_MAX)]
+    shown = most_suspect_rows(issues, ds.skip)[: min(top, GALLERY_MAX)]  # flagged or not: the caption says
     if images is not None and len(shown):
         thumbs = plots.for_display(io.read_gallery_images(images, image_col, shown, len(ds.labels)))
-        gallery = plots.gallery(thumbs, _captions(shown, ds.labels, issues, ds.classes),
-                                title=f"The {len(shown)} most suspect examples (most suspect first)")
+        flagged = int(issues.mask[shown].sum())
+        gallery = plots.gallery(thumbs, gallery_captions(shown, ds.labels, issues, ds.classes),
+                                title=f"The {len(shown)} most suspect examples (most suspect first;"
+                                      f" {flagged} flagged, marked *)")
     sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
                                                top=top, gallery_png=gallery)
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
@@ -70,11 +76,20 @@ def report_cmd(
                     "estimated_noise_rate": summary.noise_rate, "marked_score": mark})
 
 
-def _captions(rows, labels, issues, classes) -> list[str]:
+def most_suspect_rows(issues, skip):
+    """Every row, flagged ones first (in rank order), then the rest by score; skipped rows left out."""
+    import numpy as np
+
+    rest = np.flatnonzero(~issues.mask if skip is None else ~issues.mask & ~skip)
+    return np.concatenate([issues.ranking, rest[np.argsort(issues.scores[rest], kind="stable")]]).astype(np.int64)
+
+
+def gallery_captions(rows, labels, issues, classes) -> list[str]:
     from labelcli.render.plots import short_name
 
-    return [f"#{i}\ngiven: {short_name(classes[labels[i]], 12)}\nsugg.: {short_name(classes[issues.predicted[i]], 12)}"
-            f"\nscore {issues.scores[i]:.2g}" for i in rows]
+    return [f"{'*' if issues.mask[i] else ''}#{i}\ngiven: {short_name(classes[labels[i]], 12)}"
+            f"\nsugg.: {short_name(classes[issues.predicted[i]], 12)}"
+            f"\nscore {issues.scores[i]:.2g}{' flagged' if issues.mask[i] else ''}" for i in rows]
 
 
 # ---------------------------------------------------------------------------------------- fix

@@ -53,6 +53,17 @@ class Dataset:
     def num_skipped(self) -> int:
         return 0 if self.skip is None else int(np.count_nonzero(self.skip))
 
+    def without_skipped(self) -> "Dataset":
+        """The rows not skipped, for figures with no row numbers (health); self when none are."""
+        if not self.num_skipped or self.pred_probs_chunks is not None:
+            return self
+        from dataclasses import replace
+
+        kept = ~self.skip
+        pick = lambda a: None if a is None else a[kept]  # noqa: E731
+        return replace(self, labels=self.labels[kept], pred_probs=pick(self.pred_probs),
+                       features=pick(self.features), skip=None)
+
     @property
     def task(self) -> str:
         return "multi-label" if self.multi_label else "multi-class"

@@ -72,3 +72,48 @@ def test_exclude_needs_importance_in_score(tmp_path):
     code, out, err = run_cli("score", "-l", SAMPLE / "digits_labels.npy", "-p", SAMPLE / "digits_pred_probs.npy",
                              "--exclude", tmp_path / "x.npy")
     assert code == 2 and "--exclude" in err
+
+
+def test_report_gallery_shows_top_rows_flagged_or_not_and_marks_the_flagged(tmp_path):
+    from labelcli import find_label_issues
+    from labelcli.cli.review import gallery_captions, most_suspect_rows
+
+    labels = np.load(SAMPLE / "digits_labels.npy")
+    issues = find_label_issues(labels, np.load(SAMPLE / "digits_pred_probs.npy"))
+    rows = most_suspect_rows(issues, None)
+    assert sorted(rows.tolist()) == list(range(len(labels)))  # every row, flagged first
+    assert rows[: issues.num_issues].tolist() == issues.ranking.tolist()
+    shown = rows[: issues.num_issues + 5]
+    caps = gallery_captions(shown, labels, issues, [str(c) for c in range(10)])
+    assert [c.startswith("*") for c in caps] == [True] * issues.num_issues + [False] * 5
+    skip = np.zeros(len(labels), dtype=bool)
+    skip[rows[-3:]] = True
+    assert len(most_suspect_rows(issues, skip)) == len(labels) - 3
+    # the CLI: a gallery of --top images even when fewer are flagged
+    out = tmp_path / "rep"
+    r = cli_ok("report", "-l", SAMPLE / "digits_labels.npy", "-p", SAMPLE / "digits_pred_probs.npy",
+               "--images", SAMPLE / "digits_images.npy", "--top", str(issues.num_issues + 5), "--out", out, "-q")
+    assert (out / "index.html").exists(), r.stderr
+
+
+def test_report_score_and_health_skip_rows_dropped_by_fix(tmp_path):
+    first = tmp_path / "r1.csv"
+    cli_ok("find-issues", "-l", SAMPLE / "digits.csv", "-p", SAMPLE / "digits.csv", "--prob-prefix", "prob_",
+           "-q", "--top", "30", "--out", first)
+    fixed = tmp_path / "f1.csv"
+    cli_ok("fix", "-l", SAMPLE / "digits.csv", "--issues", first, "--auto", "drop", "--out", fixed, "-q")
+    dropped = set(pd.read_csv(first)["index"])
+    p = ["-p", SAMPLE / "digits.csv", "--prob-prefix", "prob_"]
+    r = cli_ok("score", "-l", fixed, *p, "--out", tmp_path / "s.csv")
+    assert "30 rows dropped by an earlier fix" in " ".join(r.stderr.split())
+    s = pd.read_csv(tmp_path / "s.csv")
+    assert len(s) == 1797 - 30 and not dropped & set(s["index"]) and s["index"].max() == 1796
+    h = tmp_path / "h.json"
+    cli_ok("health", "-l", fixed, *p, "-q", "--out", h)
+    import json
+
+    assert json.loads(h.read_text())["num_examples"] == 1797 - 30
+    r = cli_ok("report", "-l", fixed, *p, "--out", tmp_path / "rep", "-q", "--format", "json")
+    assert json.loads(r.stdout)["num_issues"] <= json.loads(r.stdout)["num_examples"]
+    html = (tmp_path / "rep" / "index.html").read_text()
+    assert not any(f">{i}<" in html for i in sorted(dropped)[:5] if i > 100)
