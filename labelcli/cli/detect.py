@@ -102,7 +102,8 @@ def find_issues(
         found = tasks.find_issues(ds, how, crossval=tasks.CrossValidation(model, folds, seed),
                                   features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick,
                                   executor=ex)
-    table = tables.found_issues_table(found, ds.labels, ds.classes, include_all=all_rows or batch, top=top,
+    table = tables.found_issues_table(found, ds.labels, tables.label_values(ds.classes, ds.label_kind, ds.multi_label),
+                                      include_all=all_rows or batch, top=top,
                                       sep=label_sep, only=only)
     table = add_ids(table, labels, id_col)
     if out is not None:
@@ -167,7 +168,8 @@ def score(
               quiet, multi_label, label_sep, budget)
     with steps_for(ds, quiet) as tick:
         result = tasks.score(ds, how, progress=tick)
-    table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep),
+    table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted,
+                                        tables.label_values(ds.classes, ds.label_kind, ds.multi_label), sep=label_sep),
                     labels, id_col)
     if ds.skip is not None:  # a `fix` output as labels: dropped rows left out (the rest keep their index)
         table = table[~ds.skip].reset_index(drop=True)

@@ -12,6 +12,8 @@ def _names(classes, idx: np.ndarray):
     keeps strings in Arrow (its default since 3.0), not as one Python str per row."""
     import pandas as pd
 
+    if len(classes) and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in classes):
+        return np.asarray(classes, dtype=np.int64)[idx]  # integer labels stay integers (see label_values)
     dtype = pd.Series(np.array([""], dtype=object)).dtype  # what pandas makes of str values
     arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
     if arrow and len(idx) and all(isinstance(c, str) for c in classes):  # (no rows: object dtype)
@@ -139,6 +141,14 @@ def class_issue_counts(issues, labels: np.ndarray, classes):
     share = np.divide(flagged, examples, out=np.zeros(k), where=examples > 0)
     df = pd.DataFrame({"class": list(classes), "examples": examples, "flagged": flagged, "share": share})
     return df.sort_values(["flagged", "share"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def label_values(classes, label_kind: str, multi_label: bool = False):
+    """The values a table writes for the classes: integer labels (a labels file of numbers whose
+    class names are those numbers) stay integers; names stay names (multi-label: tag names)."""
+    if not multi_label and label_kind == "int" and all(str(c).lstrip("-").isdigit() for c in classes):
+        return tuple(int(c) for c in classes)
+    return tuple(classes)
 
 
 def scores_table(scores: np.ndarray, labels: np.ndarray, predicted: np.ndarray, classes, *, sep: str = ","):
@@ -274,7 +284,7 @@ def combined_issues_table(issues, feats, labels: np.ndarray, classes, *, include
     table = base.iloc[order].reset_index(drop=True)
     ids = set_id[order]
     return table.assign(
-        issue_type=format_tags(kinds[order], ISSUE_TYPES, ","),
+        issue_type=_join(kinds[order], np.asarray(ISSUE_TYPES, dtype=object), ",", None),  # no issue: null
         outlier_score=feats.outliers.scores[rows[order]],
         is_outlier=feats.outliers.is_outlier[rows[order]],
         duplicate_set=_nullable(ids),
@@ -297,7 +307,7 @@ def issue_type_sections(table, feats, label_count: int) -> list[tuple[str, int, 
         "outlier": int(np.count_nonzero(feats.outliers.is_outlier)),
         "near_duplicate": int(np.count_nonzero(feats.in_duplicate_set & ~feats.conflicting)),
     }
-    types = table["issue_type"].astype(str)
+    types = table["issue_type"].fillna("").astype(str)
     order_by = {"outlier": ["outlier_score"], "conflicting_duplicate": ["duplicate_set", "index"],
                 "near_duplicate": ["duplicate_set", "index"]}
     out = []

@@ -1,0 +1,49 @@
+"""Types in outputs (issue #14 item 10): integer labels stay integers in Parquet and JSON; an
+empty issue_type is null, not ""."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from tests.conftest import SAMPLE, cli_ok
+
+NPY = ["-l", SAMPLE / "digits_labels.npy", "-p", SAMPLE / "digits_pred_probs.npy"]
+
+
+def test_integer_labels_stay_integers_in_parquet_and_json(tmp_path):
+    out = tmp_path / "i.parquet"
+    r = cli_ok("find-issues", *NPY, "-q", "--out", out, "--format", "json")
+    schema = pq.read_schema(out)
+    assert str(schema.field("given_label").type) == "int64"
+    assert str(schema.field("predicted_label").type) == "int64"
+    first = json.loads(r.stdout)["issues"][0]
+    assert isinstance(first["given_label"], int) and isinstance(first["predicted_label"], int)
+    s = tmp_path / "s.parquet"
+    cli_ok("score", *NPY, "-q", "--out", s)
+    assert str(pq.read_schema(s).field("given_label").type) == "int64"
+    # and a fix on that table still maps them (names first: 3 is the class "3")
+    fixed = tmp_path / "f.csv"
+    cli_ok("fix", "-l", SAMPLE / "digits_labels.npy", "--issues", out, "--auto", "drop", "--out", fixed, "-q")
+    assert (~pd.read_csv(fixed)["keep"]).sum() == len(pd.read_parquet(out))
+
+
+def test_named_labels_stay_names(tmp_path):
+    out = tmp_path / "n.parquet"
+    cli_ok("find-issues", "-l", SAMPLE / "digits.parquet", "-p", SAMPLE / "digits.parquet", "--prob-prefix", "prob_",
+           "-q", "--out", out)
+    assert "string" in str(pq.read_schema(out).field("given_label").type)
+
+
+def test_empty_issue_type_is_null(tmp_path):
+    out = tmp_path / "f.parquet"
+    cli_ok("find-issues", *NPY, "-x", SAMPLE / "digits_features.npy", "--all", "-q", "--out", out)
+    t = pd.read_parquet(out)
+    assert t["issue_type"].isna().any() and not (t["issue_type"] == "").any()
+    flagged = t[t["is_label_issue"]]
+    assert flagged["issue_type"].str.contains("label").all()
+    j = tmp_path / "f.json"
+    cli_ok("find-issues", *NPY, "-x", SAMPLE / "digits_features.npy", "--all", "-q", "--out", j)
+    text = j.read_text()
+    assert '"issue_type": ""' not in text and '"issue_type":""' not in text
