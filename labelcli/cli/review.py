@@ -30,7 +30,7 @@ def report_cmd(
     out: Annotated[str, typer.Option("--out", "-o", help="Report folder (created if missing; its parent must exist).")],
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
-    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery.")] = 32,
+    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *).")] = 32,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_adjusted_margin).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default adjusted_margin).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
@@ -134,6 +134,9 @@ def fix_cmd(
         if changelog == out:
             raise LabelError("--changelog and --out name the same file; give two paths")
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    if ds.multi_label:
+        raise LabelError(f"{os.path.basename(labels)} holds multi-label data; fix does not take multi-label"
+                         " data yet (the suspect_tags column of find-issues says what to change)")
     n, names = len(ds.labels), ds.classes
     if decisions is not None:
         dec = _read_decisions(decisions, ds)
@@ -302,6 +305,9 @@ def evaluate_cmd(
         raise LabelError("--test-labels needs --test-features (a test set) or --test-fraction (held-out rows)")
     make_model(model, seed)  # a bad --model fails before any loading
     ds = load(labels, None, features, classes, label_col, None, feature_prefix, False)
+    if ds.multi_label:
+        raise LabelError(f"{os.path.basename(labels)} holds multi-label data; evaluate does not take"
+                         " multi-label data yet")
     k = len(ds.classes)
     clean, keep, weight = io.read_clean_labels(clean_labels, ds.labels, ds.classes, label_col,
                                                labels_name=labels)

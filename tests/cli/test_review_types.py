@@ -47,3 +47,16 @@ def test_empty_issue_type_is_null(tmp_path):
     cli_ok("find-issues", *NPY, "-x", SAMPLE / "digits_features.npy", "--all", "-q", "--out", j)
     text = j.read_text()
     assert '"issue_type": ""' not in text and '"issue_type":""' not in text
+
+
+def test_fix_and_evaluate_refuse_multilabel_in_one_clear_line(tmp_path):
+    from tests.conftest import run_cli
+
+    ml = ["-l", SAMPLE / "digits_multilabel.parquet", "--label-col", "tags"]
+    issues = tmp_path / "m.parquet"
+    cli_ok("find-issues", *ml, "-p", SAMPLE / "digits_multilabel.parquet", "--prob-prefix", "prob_", "-q",
+           "--out", issues)
+    code, _, err = run_cli("fix", *ml, "--issues", issues, "--auto", "drop", "--out", tmp_path / "f.csv")
+    assert code == 2 and "multi-label" in err and "not take" in err
+    code, _, err = run_cli("evaluate", *ml, "-x", SAMPLE / "digits_features.npy", "--clean-labels", issues)
+    assert code == 2 and "multi-label" in err and "not take" in err
