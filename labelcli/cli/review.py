@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from labelcli.cli.options import (
-    Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize, PredProbs, ProbPrefix,
+    Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, LabelSep, Model, Normalize, PredProbs,
+    ProbPrefix,
     Quiet, Seed, check_format, choice, detection, load, print_json,
 )
 from labelcli.errors import LabelError
@@ -106,7 +107,8 @@ def fix_cmd(
     pred_probs: PredProbs = None,
     changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason. When --labels is a fix output and this file exists, the rows are appended.")] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    normalize: Normalize = False, label_sep: LabelSep = ",", quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
     """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels.
     On a fix output (--labels): earlier drops and original_label carry over (a review loop)."""
@@ -133,10 +135,9 @@ def fix_cmd(
         io.check_output_path(changelog, srcs, allowed=io.TABLE_OUT)
         if changelog == out:
             raise LabelError("--changelog and --out name the same file; give two paths")
-    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize, quiet, None, label_sep)
     if ds.multi_label:
-        raise LabelError(f"{os.path.basename(labels)} holds multi-label data; fix does not take multi-label"
-                         " data yet (the suspect_tags column of find-issues says what to change)")
+        return _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, label_sep, quiet, as_json)
     n, names = len(ds.labels), ds.classes
     if decisions is not None:
         dec = _read_decisions(decisions, ds)
@@ -158,6 +159,31 @@ def fix_cmd(
     if as_json:
         print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,
                     "num_decisions": len(result.log_index), "out": out, "changelog": changelog})
+
+
+def _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, sep, quiet, as_json) -> None:
+    """fix on multi-label data: --issues with --auto drop (the flagged rows) or relabel (to the
+    suggested tag set); tags written as names joined by --label-sep."""
+    from labelcli import io
+    from labelcli.cli.review_tags import fix_tags, tag_tables
+    from labelcli.render import terminal
+
+    if issues is None:
+        raise LabelError("multi-label data: fix takes --issues with --auto drop or relabel (not --decisions yet)")
+    if threshold is not None or fraction is not None:
+        raise LabelError("--threshold and --fraction are for multi-class labels")
+    if out != "-" and io.formats.kind(out) == "npy":
+        raise LabelError("multi-label cleaned labels are a table (.csv/.parquet/.json), not .npy")
+    result = fix_tags(issues, ds, auto, sep)
+    fixed, log = tag_tables(result, ds.classes, sep)
+    io.write_table(fixed, out, inputs=srcs)
+    if changelog is not None:
+        io.write_table(log, changelog, inputs=srcs)
+    terminal.fix_summary(terminal.console(quiet), len(ds.labels), result, out, changelog)
+    if as_json:
+        print_json({"num_examples": len(ds.labels), "num_dropped": result.num_dropped,
+                    "num_relabeled": result.num_relabeled, "num_decisions": len(result.log_index), "out": out,
+                    "changelog": changelog})
 
 
 def _check_given(df, path: str, ds, idx) -> None:

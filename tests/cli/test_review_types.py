@@ -49,14 +49,42 @@ def test_empty_issue_type_is_null(tmp_path):
     assert '"issue_type": ""' not in text and '"issue_type":""' not in text
 
 
-def test_fix_and_evaluate_refuse_multilabel_in_one_clear_line(tmp_path):
+def test_fix_auto_on_multilabel_drops_or_relabels_to_the_suggested_tags(tmp_path):
+    import numpy as np
+
+    from tests.conftest import run_cli
+
+    pq_ml = SAMPLE / "digits_multilabel.parquet"
+    ml = ["-l", pq_ml, "--label-col", "tags", "-p", pq_ml, "--prob-prefix", "prob_"]
+    issues = tmp_path / "m.parquet"
+    cli_ok("find-issues", *ml, "-q", "--out", issues)
+    flagged = pd.read_parquet(issues)
+    src = pd.read_parquet(pq_ml)
+    truth = [frozenset(t) for t in src["true_tags"]]
+
+    def sets(col):
+        return [frozenset() if not isinstance(v, str) else frozenset(v.split(",")) for v in col]
+
+    fixed, log = tmp_path / "f.csv", tmp_path / "log.csv"
+    cli_ok("fix", *ml, "--issues", issues, "--auto", "relabel", "--out", fixed, "--changelog", log, "-q")
+    f = pd.read_csv(fixed)
+    assert f["keep"].all() and (sets(f["original_labels"]) == [frozenset(t) for t in src["tags"]])
+    before = np.mean([frozenset(t) == u for t, u in zip(src["tags"], truth)])
+    after = np.mean([a == u for a, u in zip(sets(f["labels"]), truth)])
+    assert after > before + 0.03  # the suggested tag sets fix most planted errors
+    assert len(pd.read_csv(log)) == len(flagged)
+    dropped = tmp_path / "d.parquet"
+    cli_ok("fix", *ml, "--issues", issues, "--auto", "drop", "--out", dropped, "-q")
+    d = pd.read_parquet(dropped)
+    assert set(d.loc[~d["keep"], "index"]) == set(flagged["index"]) and not d["changed"].any()
+    code, _, err = run_cli("fix", *ml, "--decisions", issues, "--out", tmp_path / "x.csv")
+    assert code == 2 and "multi-label" in err
+
+
+def test_evaluate_refuses_multilabel_in_one_clear_line(tmp_path):
     from tests.conftest import run_cli
 
     ml = ["-l", SAMPLE / "digits_multilabel.parquet", "--label-col", "tags"]
-    issues = tmp_path / "m.parquet"
-    cli_ok("find-issues", *ml, "-p", SAMPLE / "digits_multilabel.parquet", "--prob-prefix", "prob_", "-q",
-           "--out", issues)
-    code, _, err = run_cli("fix", *ml, "--issues", issues, "--auto", "drop", "--out", tmp_path / "f.csv")
-    assert code == 2 and "multi-label" in err and "not take" in err
-    code, _, err = run_cli("evaluate", *ml, "-x", SAMPLE / "digits_features.npy", "--clean-labels", issues)
+    code, _, err = run_cli("evaluate", *ml, "-x", SAMPLE / "digits_features.npy",
+                           "--clean-labels", SAMPLE / "digits_multilabel.parquet")
     assert code == 2 and "multi-label" in err and "not take" in err
