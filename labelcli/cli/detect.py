@@ -107,7 +107,7 @@ def find_issues(
                                       sep=label_sep, only=only)
     table = add_ids(table, labels, id_col)
     if out is not None:
-        io.write_table(table, out, inputs=[labels, pred_probs, features])
+        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
                               scope=tables.review_scope(exclude, only_class, ds.num_skipped), out=out,
@@ -174,7 +174,7 @@ def score(
     if ds.skip is not None:  # a `fix` output as labels: dropped rows left out (the rest keep their index)
         table = table[~ds.skip].reset_index(drop=True)
     if out is not None:
-        io.write_table(table, out, inputs=[labels, pred_probs])
+        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
     if not quiet:
         terminal.scores(terminal.console(), num_examples=len(table), method=result.method, lowest_df=lowest, out=out)

@@ -176,9 +176,11 @@ def _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs,
         raise LabelError("multi-label cleaned labels are a table (.csv/.parquet/.json), not .npy")
     result = fix_tags(issues, ds, auto, sep)
     fixed, log = tag_tables(result, ds.classes, sep)
-    io.write_table(fixed, out, inputs=srcs)
+    from labelcli.render.tables import for_file
+
+    io.write_table(for_file(fixed, out, True, sep), out, inputs=srcs)
     if changelog is not None:
-        io.write_table(log, changelog, inputs=srcs)
+        io.write_table(for_file(log, changelog, True, sep), changelog, inputs=srcs)
     terminal.fix_summary(terminal.console(quiet), len(ds.labels), result, out, changelog)
     if as_json:
         print_json({"num_examples": len(ds.labels), "num_dropped": result.num_dropped,

@@ -151,6 +151,21 @@ def label_values(classes, label_kind: str, multi_label: bool = False):
     return tuple(classes)
 
 
+TAG_COLUMNS = ("given_labels", "predicted_labels", "labels", "original_labels")
+
+
+def for_file(table, path: str | None, multi_label: bool, sep: str = ","):
+    """The table as written to ``path``: in Parquet, multi-label tag columns are list columns
+    (a list of tag names per row); other formats keep the names joined by ``sep``."""
+    from labelcli.io.formats import kind
+
+    if not multi_label or path is None or path == "-" or kind(path) != "parquet":
+        return table
+    cols = {c: [[] if not isinstance(v, str) or not v else v.split(sep) for v in table[c].tolist()]
+            for c in TAG_COLUMNS if c in table.columns}
+    return table.assign(**cols)
+
+
 def scores_table(scores: np.ndarray, labels: np.ndarray, predicted: np.ndarray, classes, *, sep: str = ","):
     """One row per example in input order (multi-label: tags joined by ``sep``)."""
     import pandas as pd

@@ -88,3 +88,22 @@ def test_evaluate_refuses_multilabel_in_one_clear_line(tmp_path):
     code, _, err = run_cli("evaluate", *ml, "-x", SAMPLE / "digits_features.npy",
                            "--clean-labels", SAMPLE / "digits_multilabel.parquet")
     assert code == 2 and "multi-label" in err and "not take" in err
+
+
+def test_multilabel_tags_are_list_columns_in_parquet_and_joined_in_csv(tmp_path):
+    pq_ml = SAMPLE / "digits_multilabel.parquet"
+    ml = ["-l", pq_ml, "--label-col", "tags", "-p", pq_ml, "--prob-prefix", "prob_", "-q"]
+    out, csv = tmp_path / "m.parquet", tmp_path / "m.csv"
+    cli_ok("find-issues", *ml, "--out", out)
+    cli_ok("find-issues", *ml, "--out", csv)
+    schema = pq.read_schema(out)
+    assert str(schema.field("given_labels").type) == "list<element: string>"
+    assert str(schema.field("predicted_labels").type) == "list<element: string>"
+    a, b = pd.read_parquet(out), pd.read_csv(csv)
+    assert [",".join(v) for v in a["given_labels"]] == b["given_labels"].fillna("").tolist()
+    s = tmp_path / "s.parquet"
+    cli_ok("score", *ml, "--out", s)
+    assert str(pq.read_schema(s).field("given_labels").type) == "list<element: string>"
+    fixed = tmp_path / "f.parquet"  # fix reads the list columns back, and writes lists
+    cli_ok("fix", *ml, "--issues", out, "--auto", "drop", "--out", fixed)
+    assert str(pq.read_schema(fixed).field("labels").type) == "list<element: string>"
