@@ -26,7 +26,7 @@ data="$here/sample_data"
     --pred-probs "$data/digits_multilabel.parquet" --prob-prefix prob_ \
     --out "$out/c_scores.csv" --quiet
 
-# 3. A short look at what was found (tags are written as names joined by ',').
+# 3. A short look at what was found (in Parquet, tags are list columns: one list of tag names per row).
 "${PYTHON:-$here/.venv/bin/python}" - "$out" <<'PY'
 import sys
 import pandas as pd
