@@ -275,8 +275,9 @@ class ImportanceResult:
 
 
 def importance(ds, *, class_index: int | None = None, top: int = 50, seed: int = 0,
-               progress: Tick | None = None) -> ImportanceResult:
-    """A review list: coreset importance of a logistic regression on the features."""
+               progress: Tick | None = None, exclude=None) -> ImportanceResult:
+    """A review list: coreset importance of a logistic regression on the features (rows in
+    ``exclude``, already reviewed, are left out of the list)."""
     from labelcli.core.coreset import confused_class_pairs, importance_scores, review_order
     from labelcli.io import display_name
 
@@ -287,7 +288,7 @@ def importance(ds, *, class_index: int | None = None, top: int = 50, seed: int =
     if progress is not None:
         progress("fitting logistic regression for importance", 0, None)
     imp = importance_scores(ds.features, ds.labels, ds.num_classes, seed=seed, name=display_name(ds.features_path))
-    order = review_order(imp, ds.labels, class_index=class_index, top=top)
+    order = review_order(imp, ds.labels, class_index=class_index, top=top, exclude=exclude)
     probs = ds.pred_probs
     pairs = None if probs is None else confused_class_pairs(ds.labels, probs, top=5)
     return ImportanceResult(order, imp, None if probs is None else probs.argmax(axis=1), pairs)

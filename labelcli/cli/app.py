@@ -22,6 +22,28 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # In the order `labelcli --help` lists them: detection, then the review loop.
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("labelcli")
+        except PackageNotFoundError:  # run from a source tree without installing
+            from labelcli import __version__ as number
+        print(f"labelcli {number}")
+        raise typer.Exit(ExitCode.OK)
+
+
+@app.callback()
+def _top_level(
+    show_version: bool = typer.Option(False, "--version", help="Print the version and exit.",
+                                      callback=_version, is_eager=True),
+) -> None:
+    """Find mislabeled examples in classification datasets (confident learning, from files)."""
+
+
 app.command("crossval")(detect.crossval)
 app.command("find-issues")(detect.find_issues)
 app.command("score")(detect.score)
@@ -107,8 +129,11 @@ def main(argv: list[str] | None = None) -> None:
             code = ExitCode.BAD_INPUT
         elif name in ("Exit", "Abort"):
             code = getattr(e, "exit_code", 1)
-        elif "--debug" in args:
-            raise
+        elif "--debug" in args:  # the traceback, and still exit 3 (a bug is a bug either way)
+            import traceback
+
+            _say("".join(traceback.format_exception(e)))
+            code = ExitCode.INTERNAL
         else:  # a bug: keep it to one line unless asked
             _say(f"Error: internal error ({name}: {_one_line(e)}); "
                  "this is a bug, rerun with --debug for the traceback\n")

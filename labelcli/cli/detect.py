@@ -4,7 +4,7 @@ labelcli.render; the files it writes go through labelcli.io. Registered by label
 """
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated, List, Optional
 
 import typer
 
@@ -48,11 +48,11 @@ def find_issues(
     labels: Labels, pred_probs: PredProbs = None, features: Features = None,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="low_posterior (default; multi-label: prune_by_noise_rate), prune_by_noise_rate (cleanlab's default), low_adjusted_margin, prune_by_class, both, confident_learning, predicted_neq_given, low_self_confidence, low_normalized_margin.", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="posterior (default; multi-label: self_confidence), self_confidence (cleanlab's default), adjusted_margin, normalized_margin, confidence_weighted_entropy.", show_default=False)] = None,
-    top: Annotated[Optional[int], typer.Option("--top", help="Keep only the N most suspect rows (table and report).")] = None,
+    top: Annotated[Optional[int], typer.Option("--top", help="Keep only the N most suspect rows (table and report). With --class or --exclude: a review batch of N rows, the most suspect first, flagged or not (is_label_issue says which).")] = None,
     all_rows: Annotated[bool, typer.Option("--all", help="Write every row (flagged first), not only issues.")] = False,
     out: Out = None,
     fail_on_issues: Annotated[Optional[int], typer.Option("--fail-on-issues", min=0, help="Exit 1 when more than N issues are found.")] = None,
-    exclude: Annotated[Optional[str], typer.Option("--exclude", help="Skip rows already reviewed: a table with an 'index' column (e.g. an earlier issues table) or a .npy of row indices.")] = None,
+    exclude: Annotated[Optional[List[str]], typer.Option("--exclude", help="Skip rows already reviewed: a table with an 'index' column (e.g. an earlier issues table) or a .npy of row indices. Repeat it to skip the union.")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="Only examples given this class (multi-label: carrying this tag), by name.")] = None,
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
@@ -88,25 +88,31 @@ def find_issues(
                                          label_sep=label_sep), how, cluster, top=top, all_rows=all_rows, out=out,
                                     quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs, features, exclude], allowed=io.TABLE_OUT)
+        io.check_output_path(out, [labels, pred_probs, features, *(exclude or [])], allowed=io.TABLE_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, budget)
     only = None
     if exclude is not None or only_class is not None:
         only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
+    batch = only is not None and top is not None  # a review batch: N rows, flagged or not
+    if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
+        only = ~ds.skip if only is None else only & ~ds.skip
     # --engine dask with files: folds and kNN tiles on the cluster, the rest here (the same results)
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:
         found = tasks.find_issues(ds, how, crossval=tasks.CrossValidation(model, folds, seed),
                                   features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick,
                                   executor=ex)
-    table = tables.found_issues_table(found, ds.labels, ds.classes, include_all=all_rows, top=top, sep=label_sep,
-                                      only=only)
+    table = tables.found_issues_table(found, ds.labels, tables.label_values(ds.classes, ds.label_kind, ds.multi_label),
+                                      include_all=all_rows or batch, top=top,
+                                      sep=label_sep, only=only)
     table = add_ids(table, labels, id_col)
     if out is not None:
-        io.write_table(table, out, inputs=[labels, pred_probs, features, exclude])
+        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out,
+                       inputs=[labels, pred_probs, features, *(exclude or [])])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
-                              scope=tables.review_scope(exclude, only_class), out=out)
+                              scope=tables.review_scope(exclude, only_class, ds.num_skipped), out=out,
+                              batch=batch)
     if as_json:
         print_json(tables.found_issues_json(found, table, ds, top=top, only=only))
     issues = found.issues
@@ -122,6 +128,7 @@ def score(
     features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (for --method importance).")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="--method importance: only examples given this class.")] = None,
     top: Annotated[Optional[int], typer.Option("--top", help="--method importance: length of the review list (default 50).")] = None,
+    exclude: Annotated[Optional[List[str]], typer.Option("--exclude", help="--method importance: skip rows already reviewed (a table with an 'index' column or a .npy of row indices; repeat for the union).")] = None,
     out: Out = None, classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
     label_sep: LabelSep = ",", seed: Seed = 0,
@@ -141,11 +148,12 @@ def score(
                     extra_methods=("importance",))
     if method == "importance":
         return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
-                           feature_prefix, normalize, seed, quiet, as_json)
+                           feature_prefix, normalize, seed, quiet, as_json, exclude)
     if pred_probs is None:
         raise LabelError("scores need --pred-probs (or use --method importance with --features)")
-    if only_class is not None or top is not None or features is not None:
-        raise LabelError("--features, --class and --top go with --method importance; other methods score every row")
+    if only_class is not None or top is not None or features is not None or exclude:
+        raise LabelError("--features, --class, --top and --exclude go with --method importance; other methods score"
+                         " every row")
     if adjust and method == "confidence_weighted_entropy":
         raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
     cluster = engine_choice(engine, scheduler, workers, id_col)
@@ -161,10 +169,13 @@ def score(
               quiet, multi_label, label_sep, budget)
     with steps_for(ds, quiet) as tick:
         result = tasks.score(ds, how, progress=tick)
-    table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted, ds.classes, sep=label_sep),
+    table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted,
+                                        tables.label_values(ds.classes, ds.label_kind, ds.multi_label), sep=label_sep),
                     labels, id_col)
+    if ds.skip is not None:  # a `fix` output as labels: dropped rows left out (the rest keep their index)
+        table = table[~ds.skip].reset_index(drop=True)
     if out is not None:
-        io.write_table(table, out, inputs=[labels, pred_probs])
+        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=[labels, pred_probs])
     lowest = table.sort_values("label_score", kind="stable")
     if not quiet:
         terminal.scores(terminal.console(), num_examples=len(table), method=result.method, lowest_df=lowest, out=out)
@@ -174,7 +185,7 @@ def score(
 
 
 def _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
-                feature_prefix, normalize, seed, quiet, as_json):
+                feature_prefix, normalize, seed, quiet, as_json, exclude=None):
     """score --method importance: a review list from logistic-regression sensitivity on features."""
     from labelcli import io, tasks
     from labelcli.render import tables, terminal
@@ -187,7 +198,8 @@ def _importance(labels, pred_probs, features, only_class, top, out, classes, lab
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, False)
     with terminal.steps(quiet) as tick:
-        result = tasks.importance(ds, class_index=class_index(only_class, ds), top=top or 50, seed=seed, progress=tick)
+        result = tasks.importance(ds, class_index=class_index(only_class, ds), top=top or 50, seed=seed, progress=tick,
+                                  exclude=read_excluded(exclude, ds))
     table = tables.importance_table(result.order, result.importance, ds.labels, ds.classes, predicted=result.predicted)
     pairs = None if result.confused_pairs is None else tables.confused_pairs_table(result.confused_pairs, ds.classes)
     if out is not None:
@@ -240,7 +252,7 @@ def health(
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.JSON_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-              quiet, multi_label, label_sep, budget)
+              quiet, multi_label, label_sep, budget).without_skipped()  # (rows dropped by a fix: skipped)
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,

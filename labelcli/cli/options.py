@@ -155,11 +155,17 @@ def class_index(name: str | None, ds) -> int | None:
     return list(ds.classes).index(name)
 
 
-def read_excluded(path: str | None, ds):
-    """--exclude FILE: the row indices it lists (None without the option)."""
+def read_excluded(paths, ds):
+    """--exclude FILE (repeatable): the union of the row indices they list, sorted (None without
+    the option)."""
+    import numpy as np
+
     from labelcli.io import read_row_indices
 
-    return None if path is None else read_row_indices(path, ds.num_examples)
+    if not paths:
+        return None
+    paths = [paths] if isinstance(paths, str) else list(paths)
+    return np.unique(np.concatenate([read_row_indices(p, ds.num_examples) for p in paths]))
 
 
 def steps_for(ds, quiet: bool):
@@ -215,4 +221,7 @@ def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_
                       multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
     if ds.note:
         terminal.note(terminal.console(quiet), f"{ds.note} (force with --multi-label / --multi-class)")
+    if ds.num_skipped:  # a `fix` output as labels (io.labels.skipped_rows)
+        terminal.note(terminal.console(quiet), f"{ds.num_skipped:,} rows dropped by an earlier fix (keep=false)"
+                      " are skipped; the others keep their row numbers")
     return ds

@@ -13,7 +13,8 @@ from typing import Annotated, Optional
 import typer
 
 from labelcli.cli.options import (
-    Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, Model, Normalize, PredProbs, ProbPrefix,
+    Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, LabelSep, Model, Normalize, PredProbs,
+    ProbPrefix,
     Quiet, Seed, check_format, choice, detection, load, print_json,
 )
 from labelcli.errors import LabelError
@@ -31,7 +32,7 @@ def report_cmd(
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
     allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
-    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery.")] = 32,
+    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *).")] = 32,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
@@ -52,14 +53,20 @@ def report_cmd(
     result = tasks.report(ds, how)
     summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
+    if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
+        from dataclasses import replace
+
+        issues = replace(issues, mask=issues.mask & ~ds.skip, ranking=issues.ranking[~ds.skip[issues.ranking]])
     gallery, image_files = None, []
-    shown = issues.ranking[: min(top, GALLERY_MAX)]
+    shown = most_suspect_rows(issues, ds.skip)[: min(top, GALLERY_MAX)]  # flagged or not: the caption says
     if images is not None and len(shown):
         read = io.read_gallery_images(images, image_col, shown, len(ds.labels), allow_outside=allow_outside_images)
         image_files = list(read.paths)
         thumbs = plots.for_display(read)
-        gallery = plots.gallery(thumbs, _captions(shown, ds.labels, issues, ds.classes),
-                                title=f"The {len(shown)} most suspect examples (most suspect first)")
+        flagged = int(issues.mask[shown].sum())
+        gallery = plots.gallery(thumbs, gallery_captions(shown, ds.labels, issues, ds.classes),
+                                title=f"The {len(shown)} most suspect examples (most suspect first;"
+                                      f" {flagged} flagged, marked *)")
     sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
                                                top=top, gallery_png=gallery)
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
@@ -73,11 +80,20 @@ def report_cmd(
                     "estimated_noise_rate": summary.noise_rate, "marked_score": mark})
 
 
-def _captions(rows, labels, issues, classes) -> list[str]:
+def most_suspect_rows(issues, skip):
+    """Every row, flagged ones first (in rank order), then the rest by score; skipped rows left out."""
+    import numpy as np
+
+    rest = np.flatnonzero(~issues.mask if skip is None else ~issues.mask & ~skip)
+    return np.concatenate([issues.ranking, rest[np.argsort(issues.scores[rest], kind="stable")]]).astype(np.int64)
+
+
+def gallery_captions(rows, labels, issues, classes) -> list[str]:
     from labelcli.render.plots import short_name
 
-    return [f"#{i}\ngiven: {short_name(classes[labels[i]], 12)}\nsugg.: {short_name(classes[issues.predicted[i]], 12)}"
-            f"\nscore {issues.scores[i]:.2g}" for i in rows]
+    return [f"{'*' if issues.mask[i] else ''}#{i}\ngiven: {short_name(classes[labels[i]], 12)}"
+            f"\nsugg.: {short_name(classes[issues.predicted[i]], 12)}"
+            f"\nscore {issues.scores[i]:.2g}{' flagged' if issues.mask[i] else ''}" for i in rows]
 
 
 # ---------------------------------------------------------------------------------------- fix
@@ -86,17 +102,19 @@ def _captions(rows, labels, issues, classes) -> list[str]:
 def fix_cmd(
     labels: Labels,
     out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.pq/.json/.jsonl table, .npy, or '-'.")],
-    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep), new_label.")] = None,
+    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep; blank = not reviewed yet), new_label.")] = None,
     issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
     fraction: Annotated[Optional[float], typer.Option("--fraction", help="With --auto: act on the lowest-scoring fraction of all examples instead of the flagged rows.")] = None,
     pred_probs: PredProbs = None,
-    changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason.")] = None,
+    changelog: Annotated[Optional[str], typer.Option("--changelog", help="Write one row per decision: index, action, old_label, new_label, reason. When --labels is a fix output and this file exists, the rows are appended.")] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, quiet: Quiet = False, format: Format = "text", debug: Debug = False,
+    normalize: Normalize = False, label_sep: LabelSep = ",", quiet: Quiet = False, format: Format = "text",
+    debug: Debug = False,
 ) -> None:
-    """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels."""
+    """Apply review decisions (relabel / drop / keep) or an automatic policy; write the cleaned labels.
+    On a fix output (--labels): earlier drops and original_label carry over (a review loop)."""
     from labelcli import io
     from labelcli.core import fixing
     from labelcli.render import terminal
@@ -120,22 +138,59 @@ def fix_cmd(
         io.check_output_path(changelog, srcs, allowed=io.TABLE_OUT)
         if changelog == out or (out != "-" and io.same_file(changelog, out)):
             raise LabelError("--changelog and --out name the same file; give two paths")
-    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize, quiet, None, label_sep)
+    if ds.multi_label:
+        return _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, label_sep, quiet, as_json)
     n, names = len(ds.labels), ds.classes
     if decisions is not None:
         dec = _read_decisions(decisions, ds)
     else:
         dec = _auto_decisions(issues, ds, auto, fraction, fixing.DEFAULT_THRESHOLD if threshold is None else threshold)
     result = fixing.apply_decisions(ds.labels, dec, len(names))
+    prior = io.read_fix_state(labels, names) if ds.skip is not None else None
+    if prior is not None:  # a second round on a fix output: earlier drops and the true original stay
+        result = fixing.carry_forward(result, original=prior[0], keep=prior[1])
     as_label = _label_writer(ds.label_kind, names)
     with io.all_or_nothing():  # both files or neither (a full disk between them replaces nothing)
         _write_fixed(result, as_label, out, srcs)
         if changelog is not None:
-            io.write_table(_changelog_table(result, as_label), changelog, inputs=srcs)
+            log = _changelog_table(result, as_label)
+            before = io.earlier_changelog(changelog) if prior is not None else None
+            if before is not None:  # the review loop: this round's rows after the earlier rounds'
+                log = _append_log(before, log, changelog)
+            io.write_table(log, changelog, inputs=[s for s in srcs if s != changelog])
     terminal.fix_summary(terminal.console(quiet), n, result, out, changelog)
     if as_json:
         print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,
                     "num_decisions": len(result.log_index), "out": out, "changelog": changelog})
+
+
+def _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, sep, quiet, as_json) -> None:
+    """fix on multi-label data: --issues with --auto drop (the flagged rows) or relabel (to the
+    suggested tag set); tags written as names joined by --label-sep."""
+    from labelcli import io
+    from labelcli.cli.review_tags import fix_tags, tag_tables
+    from labelcli.render import terminal
+
+    if issues is None:
+        raise LabelError("multi-label data: fix takes --issues with --auto drop or relabel (not --decisions yet)")
+    if threshold is not None or fraction is not None:
+        raise LabelError("--threshold and --fraction are for multi-class labels")
+    if out != "-" and io.formats.kind(out) == "npy":
+        raise LabelError("multi-label cleaned labels are a table (.csv/.parquet/.json), not .npy")
+    result = fix_tags(issues, ds, auto, sep)
+    fixed, log = tag_tables(result, ds.classes, sep)
+    from labelcli.render.tables import for_file
+
+    with io.all_or_nothing():  # both files or neither
+        io.write_table(for_file(fixed, out, True, sep), out, inputs=srcs)
+        if changelog is not None:
+            io.write_table(for_file(log, changelog, True, sep), changelog, inputs=srcs)
+    terminal.fix_summary(terminal.console(quiet), len(ds.labels), result, out, changelog)
+    if as_json:
+        print_json({"num_examples": len(ds.labels), "num_dropped": result.num_dropped,
+                    "num_relabeled": result.num_relabeled, "num_decisions": len(result.log_index), "out": out,
+                    "changelog": changelog})
 
 
 def _check_given(df, path: str, ds, idx) -> None:
@@ -226,6 +281,20 @@ def _write_fixed(result, as_label, out: str, srcs) -> None:
     io.write_table(df, out, inputs=srcs)
 
 
+def _append_log(before, log, path: str):
+    """The earlier rounds' changelog rows, then this round's, in this round's column types."""
+    import pandas as pd
+
+    missing = [c for c in log.columns if c not in before.columns]
+    if missing:
+        raise LabelError(f"{path}: the existing changelog has no column '{missing[0]}'; give a new --changelog path")
+
+    def cells(col):
+        return [None if pd.isna(v) else v for v in before[col].tolist()] + log[col].tolist()
+
+    return pd.DataFrame({c: pd.array(cells(c), dtype=log[c].dtype) for c in log.columns})
+
+
 def _changelog_table(result, as_label):
     import numpy as np
 
@@ -269,6 +338,9 @@ def evaluate_cmd(
         raise LabelError("--test-labels needs --test-features (a test set) or --test-fraction (held-out rows)")
     make_model(model, seed)  # a bad --model fails before any loading
     ds = load(labels, None, features, classes, label_col, None, feature_prefix, False)
+    if ds.multi_label:
+        raise LabelError(f"{os.path.basename(labels)} holds multi-label data; evaluate does not take"
+                         " multi-label data yet")
     k = len(ds.classes)
     clean, keep, weight = io.read_clean_labels(clean_labels, ds.labels, ds.classes, label_col,
                                                labels_name=labels)

@@ -121,8 +121,10 @@ def importance_scores(
     return loss_weight * loss / max(loss.mean(), TINY) + (1 - loss_weight) * root_h / max(root_h.mean(), TINY)
 
 
-def review_order(importance, labels, *, class_index: int | None = None, top: int | None = 50) -> np.ndarray:
-    """Row indices to review, most important first (ties: lower row first); optionally one class."""
+def review_order(importance, labels, *, class_index: int | None = None, top: int | None = 50,
+                 exclude=None) -> np.ndarray:
+    """Row indices to review, most important first (ties: lower row first); optionally one class;
+    rows listed in ``exclude`` (already reviewed) left out."""
     imp = np.asarray(importance, dtype=np.float64)
     if imp.ndim != 1:
         raise LabelError(f"importance must be one score per example (1-D), got shape {imp.shape}")
@@ -134,6 +136,8 @@ def review_order(importance, labels, *, class_index: int | None = None, top: int
     if top is not None and top < 0:
         raise LabelError(f"top must be >= 0, got {top}")
     rows = np.arange(len(y)) if class_index is None else np.flatnonzero(y == class_index)
+    if exclude is not None:
+        rows = rows[~np.isin(rows, np.asarray(exclude, dtype=np.int64))]
     return rows[top_indices(imp[rows], top)]
 
 

@@ -6,7 +6,7 @@ table and `auto_decisions` from a find-issues table and a policy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -148,6 +148,9 @@ def parse_decisions(index, action, new_label, *, classes, num_examples: int, rea
     acts = np.empty(m, dtype=object)
     for r, a in enumerate(action):
         s = "" if _blank(a) else str(a).strip().lower()
+        if s == "":  # blank: not reviewed yet (left out below)
+            acts[r] = s
+            continue
         if s not in ACTIONS:
             shown = "blank" if not s else f"'{str(a).strip()}'"
             raise LabelError(f"{where(r)}: action is {shown}; use one of {', '.join(ACTIONS)}")
@@ -161,10 +164,11 @@ def parse_decisions(index, action, new_label, *, classes, num_examples: int, rea
     if missing.size:
         raise LabelError(f"{where(int(missing[0]))}: action relabel needs a new_label (a class name or index)")
     why = np.empty(m, dtype=object)
-    for r in range(m):
+    for r in range(m):  # (over the decision table's rows, not the examples)
         given = None if reason is None or _blank(reason[r]) else str(reason[r]).strip()
         why[r] = given or f"review: {acts[r]}"
     order = np.argsort(idx, kind="stable")
+    order = order[acts[order] != ""]  # rows without an action are not reviewed yet: no decision
     return Decisions(idx[order], acts[order], new[order], why[order])
 
 
@@ -266,3 +270,19 @@ def apply_decisions(labels, decisions: Decisions, num_classes: int) -> FixResult
         log_index=idx, log_action=log_action, log_old=original[idx], log_new=log_new,
         log_reason=log_reason,
     )
+
+
+def carry_forward(result: FixResult, *, original, keep) -> FixResult:
+    """A second round of `fix` on the output of the first: ``original`` (the true labels before
+    any round) and ``keep`` (False: dropped in an earlier round) come from that output. Earlier
+    drops stay dropped unless this round names the row with keep or relabel; ``original`` stays
+    the first round's, so ``changed`` counts every relabel so far."""
+    first = np.asarray(original, dtype=np.int64)
+    if first.shape != result.original.shape:
+        raise LabelError(f"original_label has {len(first)} rows but the labels have {len(result.original)}")
+    restored = np.zeros(len(first), dtype=bool)
+    named = result.log_index[result.log_action != "drop"]
+    restored[named] = True
+    kept = result.keep & (np.asarray(keep, dtype=bool) | restored)
+    return replace(result, original=first, keep=kept, weight=kept.astype(np.float64),
+                   changed=result.labels != first)

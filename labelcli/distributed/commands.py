@@ -65,7 +65,10 @@ def find_issues(o: dict, how, cluster, *, top=None, all_rows=False, out=None, qu
                 os.makedirs(out, exist_ok=True)
                 written = found.write_all(ex, inputs, out, table)
             else:
-                io.write_table(table.head(top) if top is not None else table, out)
+                from labelcli.render.tables import for_file
+
+                shown_rows = table.head(top) if top is not None else table
+                io.write_table(for_file(shown_rows, out, "given_labels" in table.columns, o.get("label_sep", ",")), out)
         stats = ex.gathered_bytes
     shown = table.head(top) if top is not None else table
     if not quiet:

@@ -183,7 +183,7 @@ def score_part(spec, how, method, aggregation, folder, nodes, lowest: int = 20):
     if folder is not None:
         df = tables.scores_table(scores, y, predicted, spec.classes, sep=spec.label_sep)
         df["index"] = np.arange(spec.start, spec.start + len(y), dtype=np.int64)
-        size = write_part(with_ids(df, ids, spec.id_col), folder, spec.index)
+        size = write_part(with_ids(df, ids, spec.id_col), folder, spec.index, spec.label_sep)
     low = first_n_by_key(scores, lowest)
     low = low[np.argsort(scores[low], kind="stable")]
     small = {"row": spec.start + low, "label": y[low], "predicted": predicted[low], "score": scores[low],

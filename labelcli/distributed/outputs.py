@@ -57,12 +57,14 @@ def check_out_folder(out: str | None, what: str) -> None:
         raise LabelError(f"--out {out}: folder '{parent}/' does not exist; create it first")
 
 
-def write_part(df, folder: str, i: int) -> int:
+def write_part(df, folder: str, i: int, sep: str = ",") -> int:
     """One part through the one atomic writer; returns its size in bytes."""
     from labelcli.io import write_table
 
+    from labelcli.render.tables import for_file
+
     path = os.path.join(folder, PART_NAME.format(i))
-    write_table(df, path)
+    write_table(for_file(df, path, "given_labels" in df.columns, sep), path)  # multi-label: tags as lists
     return os.path.getsize(path)
 
 
@@ -146,7 +148,7 @@ def score_part(spec, method: str, adjust: bool, thresholds, folder, nodes, lowes
     if folder is not None:
         df = tables.scores_table(scores, y, predicted, spec.classes)
         df["index"] = np.arange(spec.start, spec.start + len(y), dtype=np.int64)
-        size = write_part(with_ids(df, ids, spec.id_col), folder, spec.index)
+        size = write_part(with_ids(df, ids, spec.id_col), folder, spec.index, spec.label_sep)
     low = first_n_by_key(scores, lowest)
     low = low[np.argsort(scores[low], kind="stable")]
     small = {"row": spec.start + low, "label": y[low], "predicted": predicted[low], "score": scores[low],

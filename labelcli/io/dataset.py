@@ -22,7 +22,7 @@ from labelcli.io import chunks, partitions, tags
 from labelcli.io.classes import parse_classes, resolve_classes, resolve_tags
 from labelcli.io.columns import class_names_from_columns, numeric_columns, pick_columns
 from labelcli.io.formats import csv_separator, display_name, preview
-from labelcli.io.labels import raw_labels
+from labelcli.io.labels import raw_labels, skipped_rows
 from labelcli.io.memory import NotEnoughMemory, format_bytes
 from labelcli.io.readers import csv_options, read_table
 
@@ -46,6 +46,23 @@ class Dataset:
     normalize: bool  # --normalize, for the chunked path
     max_memory: int | None  # the budget the run was opened with (None: everything is loaded)
     note: str | None = None  # why multi-label was chosen automatically, for a one-line note
+    # rows to skip: keep=false in a labels file written by `fix` (io.labels.skipped_rows); None: none
+    skip: np.ndarray | None = None
+
+    @property
+    def num_skipped(self) -> int:
+        return 0 if self.skip is None else int(np.count_nonzero(self.skip))
+
+    def without_skipped(self) -> "Dataset":
+        """The rows not skipped, for figures with no row numbers (health); self when none are."""
+        if not self.num_skipped or self.pred_probs_chunks is not None:
+            return self
+        from dataclasses import replace
+
+        kept = ~self.skip
+        pick = lambda a: None if a is None else a[kept]  # noqa: E731
+        return replace(self, labels=self.labels[kept], pred_probs=pick(self.pred_probs),
+                       features=pick(self.features), skip=None)
 
     @property
     def task(self) -> str:
@@ -164,7 +181,8 @@ def open_dataset(
     if order is not None:
         probs = probs[:, order]
     opened = dict(labels_path=labels, pred_probs_path=pred_probs, features_path=features,
-                  label_kind=label_kind(table(labels), label_col), normalize=normalize, max_memory=max_memory)
+                  label_kind=label_kind(table(labels), label_col), normalize=normalize, max_memory=max_memory,
+                  skip=skipped_rows(table(labels), lab_name))
     if multi:
         y = as_label_matrix(y, num_classes=len(names), name=lab_name)
         return _checked(Dataset(y, tuple(names), True, probs, None, feats, note=note, **opened))

@@ -114,3 +114,24 @@ def _object_labels(arr: np.ndarray, name: str, where: str):
     if empty.size:
         raise _missing(int(empty[0]), name, where)
     return "str", out
+
+
+FIX_COLUMNS = ("original_label", "keep")  # a table written by `fix` has these (and index, label)
+
+
+def is_fix_output(src) -> bool:
+    """A labels table written by `fix` (a first-class labels file: label, original_label, keep)."""
+    return not isinstance(src, np.ndarray) and all(c in src.columns for c in FIX_COLUMNS)
+
+
+def skipped_rows(src, name: str):
+    """The ONE rule for a `fix` output read as labels: rows with keep=false were dropped by an
+    earlier review and are skipped (they keep their row numbers). A boolean mask (True = skip),
+    or None for any other labels file."""
+    if not is_fix_output(src):
+        return None
+    from labelcli.core.fixing import bool_cells
+
+    keep = bool_cells(src["keep"].to_numpy(dtype=object), what="keep",
+                      where=lambda r: f"{name} row {r} (0-based)")
+    return ~keep

@@ -91,3 +91,33 @@ def read_clean_labels(path: str, labels, classes, label_col: str = "label", *, l
     if (idx < 0).any():
         raise LabelError(f"{where(int(np.flatnonzero(idx < 0)[0]))}: label is blank on a kept row")
     return idx, keep, weight
+
+
+def read_fix_state(path: str, classes):
+    """The state a `fix` output carries into the next round: (original_label as class indices,
+    keep), or None when ``path`` is not a `fix` output (labelcli.io.labels.is_fix_output)."""
+    from labelcli.core.fixing import bool_cells, class_indices
+    from labelcli.io.labels import is_fix_output
+
+    src = read_table(path)
+    if not is_fix_output(src):
+        return None
+    where = lambda r: f"{display_name(path)} row {r} (0-based)"  # noqa: E731
+    if "index" in src.columns:
+        src = src.iloc[np.argsort(src["index"].to_numpy(), kind="stable")].reset_index(drop=True)
+    orig = class_indices(src["original_label"].to_numpy(dtype=object), classes, what="original_label", where=where)
+    if (orig < 0).any():
+        raise LabelError(f"{where(int(np.flatnonzero(orig < 0)[0]))}: original_label is blank")
+    return orig, bool_cells(src["keep"].to_numpy(dtype=object), what="keep", where=where)
+
+
+def earlier_changelog(path: str | None):
+    """An existing --changelog table, to append this round's rows to (None: no such file)."""
+    import os
+
+    if path is None or path == "-" or not os.path.exists(path):
+        return None
+    df = read_table(path)
+    if isinstance(df, np.ndarray):
+        raise LabelError(f"{display_name(path)}: an existing changelog must be a table to append to")
+    return df

@@ -12,6 +12,8 @@ def _names(classes, idx: np.ndarray):
     keeps strings in Arrow (its default since 3.0), not as one Python str per row."""
     import pandas as pd
 
+    if len(classes) and all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in classes):
+        return np.asarray(classes, dtype=np.int64)[idx]  # integer labels stay integers (see label_values)
     dtype = pd.Series(np.array([""], dtype=object)).dtype  # what pandas makes of str values
     arrow = isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"
     if arrow and len(idx) and all(isinstance(c, str) for c in classes):  # (no rows: object dtype)
@@ -90,9 +92,12 @@ def found_issues_table(found, labels: np.ndarray, classes, *, include_all: bool 
     return issues_table(found.issues, labels, classes, include_all=include_all, top=top, sep=sep, only=only)
 
 
-def review_scope(exclude: str | None, only_class: str | None) -> str | None:
-    """What a review listing is limited to, in words (None: everything)."""
-    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {exclude}"] if exclude else [])
+def review_scope(exclude, only_class: str | None, skipped: int = 0) -> str | None:
+    """What a review listing is limited to, in words (None: everything); ``exclude``: a path or
+    a list of paths (--exclude, repeatable); ``skipped``: rows dropped in an earlier `fix`."""
+    paths = [exclude] if isinstance(exclude, str) else list(exclude or [])
+    parts = ([f"class {only_class}"] if only_class else []) + ([f"not in {' + '.join(paths)}"] if paths else [])
+    parts += [f"{skipped:,} rows skipped (keep=false in the labels file)"] if skipped else []
     return ", ".join(parts) or None
 
 
@@ -104,6 +109,7 @@ def found_issues_json(found, table, ds, *, top: int | None, only: np.ndarray | N
             **({"aggregation": found.aggregation} if found.aggregation is not None else {}),
             "cv_accuracy": found.predictions.cv_accuracy,
             "remaining_to_review": None if only is None else flagged_in(issues, only),
+            "num_skipped": ds.num_skipped,
             "issues": records(table[table["is_label_issue"]].head(top or 20)),
             **({"features": found.features.to_dict(ds.classes)} if found.features is not None else {})}
 
@@ -135,6 +141,29 @@ def class_issue_counts(issues, labels: np.ndarray, classes):
     share = np.divide(flagged, examples, out=np.zeros(k), where=examples > 0)
     df = pd.DataFrame({"class": list(classes), "examples": examples, "flagged": flagged, "share": share})
     return df.sort_values(["flagged", "share"], ascending=False, kind="stable").reset_index(drop=True)
+
+
+def label_values(classes, label_kind: str, multi_label: bool = False):
+    """The values a table writes for the classes: integer labels (a labels file of numbers whose
+    class names are those numbers) stay integers; names stay names (multi-label: tag names)."""
+    if not multi_label and label_kind == "int" and all(str(c).lstrip("-").isdigit() for c in classes):
+        return tuple(int(c) for c in classes)
+    return tuple(classes)
+
+
+TAG_COLUMNS = ("given_labels", "predicted_labels", "labels", "original_labels")
+
+
+def for_file(table, path: str | None, multi_label: bool, sep: str = ","):
+    """The table as written to ``path``: in Parquet, multi-label tag columns are list columns
+    (a list of tag names per row); other formats keep the names joined by ``sep``."""
+    from labelcli.io.formats import kind
+
+    if not multi_label or path is None or path == "-" or kind(path) != "parquet":
+        return table
+    cols = {c: [[] if not isinstance(v, str) or not v else v.split(sep) for v in table[c].tolist()]
+            for c in TAG_COLUMNS if c in table.columns}
+    return table.assign(**cols)
 
 
 def scores_table(scores: np.ndarray, labels: np.ndarray, predicted: np.ndarray, classes, *, sep: str = ","):
@@ -270,7 +299,7 @@ def combined_issues_table(issues, feats, labels: np.ndarray, classes, *, include
     table = base.iloc[order].reset_index(drop=True)
     ids = set_id[order]
     return table.assign(
-        issue_type=format_tags(kinds[order], ISSUE_TYPES, ","),
+        issue_type=_join(kinds[order], np.asarray(ISSUE_TYPES, dtype=object), ",", None),  # no issue: null
         outlier_score=feats.outliers.scores[rows[order]],
         is_outlier=feats.outliers.is_outlier[rows[order]],
         duplicate_set=_nullable(ids),
@@ -293,7 +322,7 @@ def issue_type_sections(table, feats, label_count: int) -> list[tuple[str, int, 
         "outlier": int(np.count_nonzero(feats.outliers.is_outlier)),
         "near_duplicate": int(np.count_nonzero(feats.in_duplicate_set & ~feats.conflicting)),
     }
-    types = table["issue_type"].astype(str)
+    types = table["issue_type"].fillna("").astype(str)
     order_by = {"outlier": ["outlier_score"], "conflicting_duplicate": ["duplicate_set", "index"],
                 "near_duplicate": ["duplicate_set", "index"]}
     out = []

@@ -99,7 +99,7 @@ def _headline(con, title: str, lines: list[str], style: str = "cyan") -> None:
 
 
 def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_by, top_df, class_df,
-                out=None, cv_accuracy=None, show: int = 20, remaining=None, scope=None) -> None:
+                out=None, cv_accuracy=None, show: int = 20, remaining=None, scope=None, batch: bool = False) -> None:
     share = num_issues / num_examples if num_examples else 0.0
     multi = "suspect_tags" in top_df.columns
     top_df = top_df.drop(columns=[c for c in FEATURE_COLUMNS if c in top_df.columns])
@@ -108,7 +108,11 @@ def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_b
         f" ({share:.1%}), {num_classes} {'tags (multi-label)' if multi else 'classes'}",
         f"filter: {filter_by}   ranked by: {rank_by} (lower score = more suspect)",
     ]
-    if remaining is not None:
+    if batch:  # a review batch: N rows, flagged or not
+        flagged = int(top_df["flagged"].sum())
+        lines.append(f"review batch ({scope}): [bold]{len(top_df):,}[/bold] rows, the most suspect first;"
+                     f" {flagged:,} of them flagged ({remaining:,} flagged left in scope)")
+    elif remaining is not None:
         lines.append(f"[bold]{remaining:,}[/bold] left to review ({scope}); the table lists those")
     if cv_accuracy is not None:
         lines.append(f"pred_probs from cross-validation, accuracy {cv_accuracy:.1%}")
@@ -125,14 +129,17 @@ def find_issues(con, *, num_examples, num_classes, num_issues, filter_by, rank_b
                      limit=20, pct=("share",)))
 
 
-def found_issues(con, found, table, ds, *, top=None, only=None, scope=None, out=None) -> None:
-    """The find-issues report of a tasks.IssuesResult and its table (and the feature sections)."""
+def found_issues(con, found, table, ds, *, top=None, only=None, scope=None, out=None, batch: bool = False) -> None:
+    """The find-issues report of a tasks.IssuesResult and its table (and the feature sections);
+    ``batch``: the table is a review batch (flagged or not; a 'flagged' column says which)."""
     from labelcli.render import tables
 
     issues = found.issues
+    shown = table.rename(columns={"is_label_issue": "flagged"}) if batch else \
+        table[table["is_label_issue"]].drop(columns="is_label_issue")
     find_issues(con, num_examples=ds.num_examples, num_classes=ds.num_classes, num_issues=issues.num_issues,
-                filter_by=found.filter_by, rank_by=found.ranked_by,
-                top_df=table[table["is_label_issue"]].drop(columns="is_label_issue"),
+                filter_by=found.filter_by, rank_by=found.ranked_by, batch=batch,
+                top_df=shown,
                 class_df=tables.class_issue_counts(issues, ds.labels, ds.classes), out=out,
                 cv_accuracy=found.predictions.cv_accuracy, show=min(top or 20, 50),
                 remaining=None if only is None else tables.flagged_in(issues, only), scope=scope)

@@ -244,8 +244,17 @@ def test_internal_error_is_exit_3_with_one_line(monkeypatch):
     assert code == 3
     line = assert_one_error_line(err, "internal error", "RuntimeError", "--debug")
     assert "synthetic failure" in line and out == ""
-    with pytest.raises(RuntimeError, match="synthetic failure"):
-        run_cli("health", *NPY, "-q", "--debug")  # --debug: the traceback, not exit 3
+    code, out, err = run_cli("health", *NPY, "-q", "--debug")  # --debug: the traceback, and still exit 3
+    assert code == 3 and out == ""
+    assert "Traceback" in err and "RuntimeError: synthetic failure" in err
+
+
+def test_version_prints_the_installed_version():
+    from importlib.metadata import version
+
+    code, out, err = run_cli("--version")
+    assert code == 0, err
+    assert out.strip() == f"labelcli {version('labelcli')}"
 
 
 # ====================================================================== 5. help

@@ -85,8 +85,8 @@ def test_report_image_table_with_relative_paths(tmp_path):
     pd.DataFrame({"file": [f"imgs/{i}.png" for i in range(n)]}).to_csv(tmp_path / "images.csv", index=False)
     out = tmp_path / "rep"
     cli_ok("report", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "--images", tmp_path / "images.csv",
-           "--image-col", "file", "--out", out, "-q")
-    assert png_size(out / "gallery.png")[0] == 310  # two thumbnails in one row
+           "--image-col", "file", "--out", out, "-q", "--top", "2")
+    assert png_size(out / "gallery.png")[0] == 310  # two thumbnails in one row (--top 2; flagged or not)
 
 
 def test_report_missing_image_file_names_the_row(tmp_path):

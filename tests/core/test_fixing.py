@@ -108,6 +108,23 @@ def test_parse_decisions_new_label_ignored_for_drop_and_keep_even_if_unknown():
     assert d.new_label.tolist() == [-1, -1]
 
 
+def test_parse_decisions_blank_action_is_not_reviewed_yet():
+    d = parse([4, 1, 2, 3], [None, "drop", "  ", float("nan")], ["dog", None, "cow", None])
+    assert d.index.tolist() == [1] and d.action.tolist() == ["drop"]  # (a blank row's new_label is not read)
+
+
+def test_carry_forward_keeps_earlier_drops_and_the_first_original():
+    from labelcli.core.fixing import carry_forward
+
+    labels = np.array([0, 1, 2, 2])  # round one relabeled row 3 from 1 to 2 and dropped row 0
+    first = np.array([0, 1, 2, 1])
+    res = apply_decisions(labels, parse([1, 2], ["drop", "keep"], [None, None]), 3)
+    out = carry_forward(res, original=first, keep=np.array([False, True, False, True]))
+    assert out.keep.tolist() == [False, False, True, True]  # row 2 restored by an explicit keep
+    assert out.original.tolist() == first.tolist() and out.changed.tolist() == [False, False, False, True]
+    assert out.weight.tolist() == [0.0, 0.0, 1.0, 1.0]
+
+
 def test_parse_decisions_carries_reasons():
     d = parse([2, 1], ["drop", "keep"], [None, None], reason=["blurry", float("nan")])
     assert d.reason.tolist() == ["review: keep", "blurry"]
@@ -117,7 +134,6 @@ def test_parse_decisions_carries_reasons():
     ([0, 9], ["keep", "keep"], [None, None], "row 1 (0-based): index 9 is outside 0..7"),
     ([0, 3, 3], ["keep", "drop", "keep"], [None, None, None], "row 2 (0-based): index 3 is listed twice"),
     ([0, 1], ["keep", "delete"], [None, None], "row 1 (0-based): action is 'delete'; use one of relabel, drop, keep"),
-    ([0, 1], ["keep", None], [None, None], "row 1 (0-based): action is blank"),
     ([0, 1], ["relabel", "keep"], [None, None], "row 0 (0-based): action relabel needs a new_label"),
     ([0, 1], ["keep", "relabel"], [None, "  "], "row 1 (0-based): action relabel needs a new_label"),
     ([0, 1], ["keep", "relabel"], [None, "cow"], "row 1 (0-based): new_label 'cow' is not a class (cat, dog, bird)"),
