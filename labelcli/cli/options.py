@@ -195,4 +195,6 @@ def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_
                       multi_label=multi_label, label_sep=label_sep, max_memory=max_memory)
     if ds.note:
         terminal.note(terminal.console(quiet), f"{ds.note} (force with --multi-label / --multi-class)")
+    if ds.warning:
+        terminal.warning(terminal.console(), ds.warning)
     return ds

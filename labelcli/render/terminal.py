@@ -245,6 +245,11 @@ def note(con, message: str) -> None:
     con.print(f"[dim]note: {message}[/dim]", soft_wrap=True)
 
 
+def warning(con, message: str) -> None:
+    """A one-line warning on stderr, shown even with --quiet (the result may be wrong)."""
+    con.print(f"warning: {message}", soft_wrap=True, markup=False, style="yellow")
+
+
 # --------------------------------------------------------------------------------- review loop
 
 
