@@ -176,7 +176,8 @@ def label_issue_sections(summary, issues, labels, pred_probs, *, top: int, galle
                "label is another class (from the confident joint)."),
         Table(("class", "examples", "est. issues", "noise", "inverse noise", "mean score"), class_rows,
               (False, True, True, True, True, True), "Classes, noisiest first. Inverse noise: share of a "
-              "class's true examples that carry another label."),
+              "class's true examples that carry another label."
+              + (f" Note: {summary.issues_note()}." if summary.issues_note() else "")),
     ]
     matrix_blocks = [Figure("noise_matrix.png", plots.noise_matrix(names, summary.joint, summary.num_examples),
                             "estimated joint of given and true labels",
@@ -213,6 +214,6 @@ def label_issue_facts(summary, issues) -> list[tuple[str, str]]:
         ("examples", f"{summary.num_examples:,}"),
         ("classes", f"{summary.num_classes}"),
         ("label health score", f"{summary.health_score:.3f}"),
-        ("estimated noise rate", f"{summary.noise_rate:.2%}"),
+        ("estimated noise rate", f"{summary.noise_rate:.2%} ({summary.num_issues:,} estimated issues)"),
         ("flagged label issues", f"{issues.num_issues:,}"),
     ]

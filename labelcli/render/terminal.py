@@ -214,6 +214,9 @@ def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show:
     multi = "tag" in class_df.columns
     con.print(_table(class_df, "Tags, noisiest first" if multi else "Classes, noisiest first", limit=show,
                      pct=("noise_rate", "inverse_noise_rate")))
+    note = getattr(summary, "issues_note", None)
+    if note is not None and note() is not None:
+        con.print(f"note: {note()}", style="dim", soft_wrap=True, markup=False)
     if len(pairs_df):
         title = "Tag pairs most often confused or co-assigned inconsistently" if multi \
             else "Most overlapping class pairs (consider merging or clarifying)"
