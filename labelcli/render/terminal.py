@@ -223,6 +223,21 @@ def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show:
         con.print(_table(pairs_df, title, limit=10))
 
 
+def benchmark(con, metrics: dict, flagged_by: str, *, out=None, plot=None) -> None:
+    def f(x):
+        return "n/a" if x is None or x != x else f"{x:.3f}"
+
+    lines = [
+        f"{metrics['n_errors']:,} true errors in {metrics['n_examples']:,} examples;"
+        f" {metrics['n_flagged']:,} flagged ({flagged_by})",
+        f"precision {f(metrics['precision'])}  recall {f(metrics['recall'])}  F1 {f(metrics['f1'])}",
+        f"AP {f(metrics['ap'])}  AP@T {f(metrics['ap_at_t'])}  recall@{metrics['k']:,} {f(metrics['recall_at_k'])}",
+    ]
+    lines += [f"metrics written to {out}"] if out and out != "-" else []
+    lines += [f"precision-recall curve written to {plot}"] if plot else []
+    _headline(con, "labelcli benchmark", lines)
+
+
 def crossval(con, *, model, folds, accuracy, fold_accuracies, out) -> None:
     per_fold = ", ".join(f"{a:.1%}" for a in fold_accuracies)
     _headline(
