@@ -17,7 +17,7 @@ import numpy as np
 INDEX = "index.html"
 # Every file a report may write (the input check refuses a folder where one would overwrite an input).
 REPORT_FILES = (INDEX, "gallery.png", "noise_per_class.png", "noise_matrix.png", "class_pairs.png",
-                "score_histogram.png")
+                "score_histogram.png", "history.png")
 
 
 @dataclass(frozen=True)
@@ -217,3 +217,11 @@ def label_issue_facts(summary, issues) -> list[tuple[str, str]]:
         ("estimated noise rate", f"{summary.noise_rate:.2%} ({summary.num_issues:,} estimated issues)"),
         ("flagged label issues", f"{issues.num_issues:,}"),
     ]
+
+
+def history_section(png: bytes, rounds: int) -> Section:
+    """`report --history`: the cleaned model's metrics after each round of `evaluate --history`."""
+    return Section("history", "Cleaning rounds", (Figure(
+        "history.png", png, "metric per cleaning round",
+        f"Accuracy, macro-F1 and AUROC of the model trained on the cleaned labels after each of the {rounds}"
+        " rounds, as 'evaluate --history' recorded them (each round scored against the reference it names)."),))

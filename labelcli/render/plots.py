@@ -257,3 +257,18 @@ def pr_curve(scores, truth, *, ap: float) -> bytes:
     ax.set_title(f"Precision-recall of the ranking (AP {ap:.3f})")
     ax.grid(alpha=0.3)
     return _png(fig)
+
+
+def metric_per_round(rounds, metrics: dict) -> bytes:
+    """Lines of each metric (name -> values, NaN = not measured) per cleaning round."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in metrics.items():
+        ax.plot(rounds, values, marker="o", label=name)
+    ax.set_xlabel("round")
+    ax.set_ylabel("score")
+    ax.set_xticks(list(rounds))
+    ax.set_title("Metric per cleaning round")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)

@@ -298,8 +298,9 @@ def evaluation(con, cmp) -> None:
     where = {"test set": f"a separate test set ({cmp.num_scored:,} rows)",
              "held-out fraction": f"{cmp.num_scored:,} held-out rows",
              "cross-validation": f"{cmp.folds}-fold cross-validation ({cmp.num_scored:,} rows)"}[cmp.setting]
-    lines = [f"model {cmp.model}: trained on {cmp.num_train:,} rows with the original labels, "
-             f"{cmp.num_train_cleaned:,} with the cleaned labels", f"scored on {where} against {cmp.reference}"]
+    lines = [f"scores measured against {cmp.reference}, on {where}",
+             f"model {cmp.model}: trained on {cmp.num_train:,} rows with the original labels, "
+             f"{cmp.num_train_cleaned:,} with the cleaned labels"]
     if not cmp.trusted_reference:
         lines.append("[yellow]noisy reference: biased against cleaning (a gain is real, a loss may be the noise);"
                      " give trusted --test-labels for an unbiased answer[/yellow]")
