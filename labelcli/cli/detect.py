@@ -11,7 +11,8 @@ import typer
 from labelcli.cli.options import (
     Aggregation, Alpha, Classes, Compat, Debug, DupThreshold, FeaturePrefix, Features, Folds, Format, K, LabelCol,
     Labels, LabelSep, MaxMemory, Metric, Model, MultiLabel, Normalize, Out, OutlierThreshold, PredProbs, ProbPrefix,
-    Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, add_ids, engine_choice, executor_for, partitioned,
+    Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, SavePredProbs, add_ids, engine_choice, executor_for,
+    partitioned,
     check_format, check_top, class_index, detection, load, memory_budget, print_json,
     read_excluded, steps_for,
 )
@@ -62,7 +63,7 @@ def find_issues(
     k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
-    id_col: IdCol = None,
+    id_col: IdCol = None, save_pred_probs: SavePredProbs = None,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
@@ -81,6 +82,7 @@ def find_issues(
         from labelcli.distributed import commands
 
         commands.refuse("--features", features)
+        commands.refuse("--save-pred-probs", save_pred_probs)
         commands.refuse("--exclude / --class", exclude or only_class)
         commands.refuse("--top with --all", top is not None and all_rows)
         return commands.find_issues(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
@@ -89,8 +91,10 @@ def find_issues(
                                     quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features], allowed=io.TABLE_OUT)
+    if save_pred_probs is not None:
+        io.check_output_path(save_pred_probs, [labels, pred_probs, features, out], allowed=io.ARRAY_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-              quiet, multi_label, label_sep, budget)
+              quiet, multi_label, label_sep, None if save_pred_probs else budget)
     only = None
     if exclude is not None or only_class is not None:
         only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
@@ -104,6 +108,9 @@ def find_issues(
     table = add_ids(table, labels, id_col)
     if out is not None:
         io.write_table(table, out, inputs=[labels, pred_probs, features])
+    if save_pred_probs is not None:
+        io.write_array(found.predictions.array, save_pred_probs, columns=list(ds.classes),
+                       inputs=[labels, pred_probs, features])
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
                               scope=tables.review_scope(exclude, only_class), out=out)
