@@ -206,11 +206,12 @@ def _importance(labels, pred_probs, features, only_class, top, out, classes, lab
 
 
 def health(
-    labels: Labels, pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Predicted probabilities, N x K.")],
+    labels: Labels, pred_probs: PredProbs = None,
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write the summary as JSON (.json) or '-' for stdout.")] = None,
     fail_above: Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the estimated noise rate exceeds this (e.g. 0.05).")] = None,
     top_pairs: Annotated[int, typer.Option("--top-pairs", help="How many overlapping class pairs to report.")] = 20,
-    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance.")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance (and are cross-validated into pred_probs when --pred-probs is absent).")] = None,
+    model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     fail_above_outliers: Annotated[Optional[float], typer.Option("--fail-above-outliers", help="With --features: exit 1 when the outlier rate exceeds this.")] = None,
     fail_above_duplicates: Annotated[Optional[float], typer.Option("--fail-above-duplicates", help="With --features: exit 1 when the duplicate rate exceeds this (e.g. 0.01).")] = None,
     fail_on_imbalance: Annotated[bool, typer.Option("--fail-on-imbalance", help="With --features: exit 1 when a class is far below its expected share.")] = False,
@@ -232,6 +233,8 @@ def health(
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
+    if pred_probs is None and features is None:
+        raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
         raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
     cluster = engine_choice(engine, scheduler, workers)
@@ -251,7 +254,7 @@ def health(
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,
-                              executor=ex)
+                              executor=ex, crossval=tasks.CrossValidation(model, folds, seed))
     summary, feats = result.summary, result.features
     doc = tables.health_document(summary, feats, ds.classes)
     if out is not None:

@@ -39,3 +39,19 @@ def test_save_pred_probs_bad_suffix(tmp_path):
                 "--save-pred-probs", tmp_path / "p.txt")
     assert r.code == 2 and "p.txt" in r.stderr
     assert not (tmp_path / "p.txt").exists()
+
+
+def test_health_cross_validates_from_features_like_crossval(tmp_path, sample_labels):
+    """health --features without --pred-probs runs the same crossval as find-issues and crossval."""
+    import json
+
+    np.save(tmp_path / "x.npy", np.load(SAMPLE / "digits_features.npy")[:500])
+    np.save(tmp_path / "y.npy", sample_labels[:500])
+    cli_ok("crossval", "-x", tmp_path / "x.npy", "-l", tmp_path / "y.npy", "--folds", 3, "-q", "--out", tmp_path / "p.npy")
+    cli_ok("health", "-l", tmp_path / "y.npy", "-x", tmp_path / "x.npy", "--folds", 3, "-q", "--out", tmp_path / "a.json")
+    cli_ok("health", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "-q", "--out", tmp_path / "b.json")
+    a, b = json.loads((tmp_path / "a.json").read_text()), json.loads((tmp_path / "b.json").read_text())
+    assert a["estimated_num_issues"] == b["estimated_num_issues"] and a["per_class"] == b["per_class"]
+    assert "features" in a and "features" not in b
+    r = run_cli("health", "-l", tmp_path / "y.npy", "-q")
+    assert r.code == 2 and "--features" in r.stderr
