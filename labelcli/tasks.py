@@ -306,10 +306,11 @@ class HealthResult:
 
 
 def health(ds, detection: Detection = Detection(), *, top_pairs: int = 20, features: FeatureChecks | None = None,
-           progress: Tick | None = None, executor=None) -> HealthResult:
-    """health: overall label health, per-class noise and overlapping classes."""
+           progress: Tick | None = None, executor=None, crossval: CrossValidation | None = None) -> HealthResult:
+    """health: overall label health, per-class noise and overlapping classes (without pred_probs:
+    cross-validated from the features, as find-issues does)."""
     check_detection(detection, ds.multi_label)
-    preds = predictions(ds, None, progress)
+    preds = predictions(ds, crossval, progress, executor)
     if ds.multi_label:
         from labelcli.core import multilabel
 

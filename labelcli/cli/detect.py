@@ -11,7 +11,8 @@ import typer
 from labelcli.cli.options import (
     Aggregation, Alpha, Classes, Compat, Debug, DupThreshold, FeaturePrefix, Features, Folds, Format, K, LabelCol,
     Labels, LabelSep, MaxMemory, Metric, Model, MultiLabel, Normalize, Out, OutlierThreshold, PredProbs, ProbPrefix,
-    Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, add_ids, engine_choice, executor_for, partitioned,
+    Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, SavePredProbs, add_ids, engine_choice, executor_for,
+    partitioned,
     check_format, check_top, class_index, detection, load, memory_budget, print_json,
     read_excluded, steps_for,
 )
@@ -62,7 +63,7 @@ def find_issues(
     k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None, outlier_threshold: OutlierThreshold = None,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
-    id_col: IdCol = None,
+    id_col: IdCol = None, save_pred_probs: SavePredProbs = None,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
     also outliers, near duplicates and duplicates whose labels disagree."""
@@ -81,6 +82,7 @@ def find_issues(
         from labelcli.distributed import commands
 
         commands.refuse("--features", features)
+        commands.refuse("--save-pred-probs", save_pred_probs)
         commands.refuse("--exclude / --class", exclude or only_class)
         commands.refuse("--top with --all", top is not None and all_rows)
         return commands.find_issues(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
@@ -89,8 +91,10 @@ def find_issues(
                                     quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features, *(exclude or [])], allowed=io.TABLE_OUT)
+    if save_pred_probs is not None:
+        io.check_output_path(save_pred_probs, [labels, pred_probs, features, out, *(exclude or [])], allowed=io.ARRAY_OUT)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-              quiet, multi_label, label_sep, budget)
+              quiet, multi_label, label_sep, None if save_pred_probs else budget)
     only = None
     if exclude is not None or only_class is not None:
         only = tables.review_rows(ds.labels, exclude=read_excluded(exclude, ds), class_index=class_index(only_class, ds))
@@ -106,9 +110,12 @@ def find_issues(
                                       include_all=all_rows or batch, top=top,
                                       sep=label_sep, only=only)
     table = add_ids(table, labels, id_col)
-    if out is not None:
-        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out,
-                       inputs=[labels, pred_probs, features, *(exclude or [])])
+    srcs = [labels, pred_probs, features, *(exclude or [])]
+    with io.all_or_nothing():  # the table and the saved pred_probs, both or neither
+        if out is not None:
+            io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=srcs)
+        if save_pred_probs is not None:
+            io.write_array(found.predictions.array, save_pred_probs, columns=list(ds.classes), inputs=srcs)
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
                               scope=tables.review_scope(exclude, only_class, ds.num_skipped), out=out,
@@ -211,11 +218,12 @@ def _importance(labels, pred_probs, features, only_class, top, out, classes, lab
 
 
 def health(
-    labels: Labels, pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Predicted probabilities, N x K.")],
+    labels: Labels, pred_probs: PredProbs = None,
     out: Annotated[Optional[str], typer.Option("--out", "-o", help="Write the summary as JSON (.json) or '-' for stdout.")] = None,
     fail_above: Annotated[Optional[float], typer.Option("--fail-above", help="Exit 1 when the estimated noise rate exceeds this (e.g. 0.05).")] = None,
     top_pairs: Annotated[int, typer.Option("--top-pairs", min=0, help="How many overlapping class pairs to report.")] = 20,
-    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance.")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier rate, duplicate rate and class balance (and are cross-validated into pred_probs when --pred-probs is absent).")] = None,
+    model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     fail_above_outliers: Annotated[Optional[float], typer.Option("--fail-above-outliers", help="With --features: exit 1 when the outlier rate exceeds this.")] = None,
     fail_above_duplicates: Annotated[Optional[float], typer.Option("--fail-above-duplicates", help="With --features: exit 1 when the duplicate rate exceeds this (e.g. 0.01).")] = None,
     fail_on_imbalance: Annotated[bool, typer.Option("--fail-on-imbalance", help="With --features: exit 1 when a class is far below its expected share.")] = False,
@@ -237,6 +245,8 @@ def health(
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
+    if pred_probs is None and features is None:
+        raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
     if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
         raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
     cluster = engine_choice(engine, scheduler, workers)
@@ -256,7 +266,7 @@ def health(
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,
-                              executor=ex)
+                              executor=ex, crossval=tasks.CrossValidation(model, folds, seed))
     summary, feats = result.summary, result.features
     doc = tables.health_document(summary, feats, ds.classes)
     if out is not None:

@@ -42,6 +42,7 @@ LabelCol = Annotated[str, typer.Option("--label-col", help="Label column in a ta
 ProbPrefix = Annotated[Optional[str], typer.Option("--prob-prefix", help="Only columns starting with this are pred_probs; the rest of the name is the class.")]
 FeaturePrefix = Annotated[Optional[str], typer.Option("--feature-prefix", help="Only columns starting with this are features.")]
 Normalize = Annotated[bool, typer.Option("--normalize", help="Rescale pred_probs rows that do not sum to 1 (e.g. float16 files).")]
+SavePredProbs = Annotated[Optional[str], typer.Option("--save-pred-probs", help="Also write the pred_probs used (cross-validated from --features, or as read, in class order): .npy/.csv/.parquet.")]
 Out = Annotated[Optional[str], typer.Option("--out", "-o", help="Output file (.csv/.parquet/.pq/.json/.jsonl), '-' = CSV on stdout.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No report, no progress bar.")]
 Format = Annotated[str, typer.Option("--format", help="'text' (report only) or 'json' (also a JSON summary on stdout).")]
@@ -224,4 +225,6 @@ def load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_
     if ds.num_skipped:  # a `fix` output as labels (io.labels.skipped_rows)
         terminal.note(terminal.console(quiet), f"{ds.num_skipped:,} rows dropped by an earlier fix (keep=false)"
                       " are skipped; the others keep their row numbers")
+    if ds.warning:
+        terminal.warning(terminal.console(), ds.warning)
     return ds

@@ -33,6 +33,7 @@ def report_cmd(
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
     allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
     top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *).")] = 32,
+    history: Annotated[Optional[str], typer.Option("--history", help="An 'evaluate --history' CSV: adds a plot of accuracy, macro-F1 and AUROC per cleaning round.")] = None,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
@@ -69,6 +70,8 @@ def report_cmd(
                                       f" {flagged} flagged, marked *)")
     sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
                                                top=top, gallery_png=gallery)
+    if history is not None:
+        sections.append(_history_section(history))
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
                       html.label_issue_facts(summary, issues), sections,
                       footer=f"labels: {labels}; pred_probs: {pred_probs}; filter {filter_by}, rank {rank_by}")
@@ -78,6 +81,18 @@ def report_cmd(
         print_json({"out": out, "files": written, "num_examples": summary.num_examples,
                     "num_issues": issues.num_issues, "health_score": summary.health_score,
                     "estimated_noise_rate": summary.noise_rate, "marked_score": mark})
+
+
+def _history_section(path: str):
+    from labelcli import io
+    from labelcli.ml.evaluate import HISTORY_COLUMNS
+    from labelcli.render import html, plots
+
+    t = io.read_table(path)
+    if not hasattr(t, "columns") or not set(HISTORY_COLUMNS[:6]) <= set(t.columns) or not len(t):
+        raise LabelError(f"{path}: not an evaluate --history file (columns {', '.join(HISTORY_COLUMNS)})")
+    metrics = {m: t[m].astype(float).to_numpy() for m in ("accuracy", "macro_f1", "auroc")}
+    return html.history_section(plots.metric_per_round(t["round"].to_numpy(), metrics), len(t))
 
 
 def most_suspect_rows(issues, skip):
@@ -319,6 +334,8 @@ def evaluate_cmd(
     test_labels: Annotated[Optional[str], typer.Option("--test-labels", help="Trusted labels: of the test set, or with --test-fraction one per row of --labels.")] = None,
     test_fraction: Annotated[Optional[float], typer.Option("--test-fraction", help="Hold out this stratified, seeded fraction of the rows for scoring.")] = None,
     test_label_col: Annotated[Optional[str], typer.Option("--test-label-col", help="Label column of the --test-labels table (default: --label-col).")] = None,
+    against: Annotated[str, typer.Option("--against", help="Without --test-labels, score against: cleaned (the cleaned labels of the kept rows, default) or original (biased against cleaning).")] = "cleaned",
+    history: Annotated[Optional[str], typer.Option("--history", help="Append this run (round, rows dropped/relabeled, accuracy, macro-F1, AUROC) to this CSV.")] = None,
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0, classes: Classes = None,
     label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None,
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
@@ -336,6 +353,10 @@ def evaluate_cmd(
         raise LabelError("--test-features needs --test-labels (the test set's trusted labels)")
     if test_labels is not None and test_features is None and test_fraction is None:
         raise LabelError("--test-labels needs --test-features (a test set) or --test-fraction (held-out rows)")
+    if against not in ("cleaned", "original"):
+        raise LabelError(f"--against must be 'cleaned' or 'original', got '{against}'")
+    if history is not None:
+        io.check_output_path(history, [features, labels, clean_labels], allowed=(".csv",))
     make_model(model, seed)  # a bad --model fails before any loading
     ds = load(labels, None, features, classes, label_col, None, feature_prefix, False)
     if ds.multi_label:
@@ -351,12 +372,33 @@ def evaluate_cmd(
         cmp = evaluate.compare_on_test_set(ds.features, ds.labels, clean, test.features, test.labels, **common)
     elif test_fraction is not None:
         ref = None if test_labels is None else load(test_labels, None, None, list(ds.classes), tcol, None, None, False).labels
-        cmp = evaluate.compare_on_holdout(ds.features, ds.labels, clean, fraction=test_fraction, reference=ref, **common)
+        cmp = evaluate.compare_on_holdout(ds.features, ds.labels, clean, fraction=test_fraction, reference=ref,
+                                          against=against, **common)
     else:
         with terminal.progress(quiet) as bar:
             task = bar.add_task(f"cross-validating ({model}, original vs cleaned)", total=folds)
             cmp = evaluate.compare_cross_validated(ds.features, ds.labels, clean, folds=folds, **common,
+                                                   against=against,
                                                    progress=lambda d, t: bar.update(task, completed=d))
+    if history is not None:
+        _append_history(history, cmp, [features, labels, clean_labels])
     terminal.evaluation(terminal.console(quiet), cmp)
     if as_json:
         print_json(cmp.to_dict())
+
+
+def _append_history(path: str, cmp, inputs) -> None:
+    """Append one row to the --history CSV (rewritten atomically; round = previous rows + 1)."""
+    import os
+
+    import pandas as pd
+
+    from labelcli import io
+    from labelcli.ml import evaluate
+
+    old = io.read_table(path) if os.path.exists(path) and os.path.getsize(path) else None
+    if old is not None and list(old.columns) != list(evaluate.HISTORY_COLUMNS):
+        raise LabelError(f"{path}: not an evaluate --history file (columns {', '.join(evaluate.HISTORY_COLUMNS)})")
+    rows = [] if old is None else old.to_dict(orient="records")
+    rows.append(evaluate.history_row(cmp, len(rows) + 1))
+    io.write_table(pd.DataFrame(rows, columns=list(evaluate.HISTORY_COLUMNS)), path, inputs=inputs)

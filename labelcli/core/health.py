@@ -41,6 +41,24 @@ class HealthSummary:
     pair_joint: np.ndarray  # p(given = a, true = b) + p(given = b, true = a)
     pair_count: np.ndarray  # that mass in examples
 
+    @property
+    def class_issues_total(self) -> int:
+        """The per-class estimated issues summed (the joint's off-diagonal mass, in examples)."""
+        return int(np.asarray(self.class_issues).sum())
+
+    def issues_note(self) -> str | None:
+        """Why the per-class issues do not sum to the headline's count, or None when they do.
+
+        Both are cleanlab's figures: the headline counts rows, the per-class column rounds the
+        calibrated joint; the same two figures appear in the terminal, JSON and HTML report."""
+        total = self.class_issues_total
+        if total == self.num_issues:
+            return None
+        return (f"per-class issues sum to {total:,}: each is the calibrated joint's off-diagonal mass for"
+                f" that given label, in examples; the {self.num_issues:,} estimated issues of the headline"
+                " count the rows the confident joint puts off its diagonal whose most likely class is not"
+                " their label (the figure behind the noise rate and health score)")
+
     def to_dict(self) -> dict:
         """A JSON-ready document (the `health` command's output)."""
         names = list(self.class_names)
@@ -73,6 +91,8 @@ class HealthSummary:
             "health_score": float(self.health_score),
             "estimated_noise_rate": float(self.noise_rate),
             "estimated_num_issues": self.num_issues,
+            "per_class_estimated_issues_total": self.class_issues_total,
+            "issues_note": self.issues_note(),
             "classes": names,
             "per_class": per_class,
             "overlapping_pairs": pairs,

@@ -54,6 +54,7 @@ from labelcli.io.writers import (
     check_output_path,
     to_jsonable,
     write_array,
+    write_bytes,
     write_folder,
     write_json,
     write_stdout,
@@ -67,5 +68,6 @@ __all__ = [
     "check_output_path", "csv_options", "default_max_memory", "display_name", "format_bytes", "needs_streaming",
     "open_dataset", "read_fix_state", "earlier_changelog", "open_probs", "parse_size", "plan_chunk_rows", "preview", "read_clean_labels",
     "read_gallery_images", "read_labels", "read_review_table", "read_row_indices", "read_table", "short_reason",
-    "stream_kind", "to_jsonable", "all_or_nothing", "same_file", "write_array", "write_folder", "write_json", "write_stdout", "write_table",
+    "stream_kind", "to_jsonable", "all_or_nothing", "same_file", "write_array", "write_bytes", "write_folder", "write_json",
+    "write_stdout", "write_table",
 ]

@@ -81,8 +81,8 @@ def resolve_classes(kind, raw, given, prob_names, k_probs, lab_name, probs_name,
                 # silently wrong when they don't (most rows then look mislabeled): ask instead.
                 raise LabelError(
                     f"{lab_name}: labels are class names but {probs_name} has no column names;"
-                    f" pass --classes with the {len(names)} names in column order"
-                    f" (e.g. --classes {','.join(names[:3])},...)"
+                    f" pass --classes with the {len(names)} names in the order of its columns"
+                    " (the order the model was trained with)"
                 )
     else:
         k = k_probs if k_probs is not None else max(int(raw.max()), 0) + 1
@@ -150,3 +150,36 @@ def resolve_tags(kind, rows, raw, n, given, prob_names, k_probs, lab_name, probs
             f" ({len(names)} classes); pass --classes or fix the file"
         )
     return names, tags.to_matrix(rows, idx, n, len(names)), order
+
+
+# Warn about a column order only when another assignment of columns to classes leaves at most this
+# share of the rows whose argmax disagrees with the given label, and gains at least this share of
+# all rows (noise alone, even 40% of labels flipped at random, is best matched by the order given).
+ORDER_DISAGREE_SHARE, ORDER_MIN_GAIN = 0.5, 0.05
+
+
+def column_order_warning(idx: np.ndarray, pred_probs: np.ndarray, names: Sequence[str],
+                         probs_name: str) -> str | None:
+    """A warning when --classes names unnamed pred_probs columns in an order that does not fit the
+    labels: the given-label vs argmax confusion is far better matched by another assignment of
+    columns to classes (found by an optimal assignment on the confusion matrix). None when it fits."""
+    from scipy.optimize import linear_sum_assignment
+
+    k = len(names)
+    idx = np.asarray(idx, dtype=np.int64)
+    n = idx.size
+    if n == 0 or k < 2 or pred_probs.shape[1] != k:
+        return None
+    pred = np.asarray(pred_probs).argmax(axis=1)
+    conf = np.bincount(idx * k + pred, minlength=k * k).reshape(k, k)  # [given, argmax column]
+    as_given = int(np.trace(conf))
+    rows, cols = linear_sum_assignment(conf, maximize=True)
+    best = int(conf[rows, cols].sum())
+    if n - best > ORDER_DISAGREE_SHARE * (n - as_given) or best - as_given < ORDER_MIN_GAIN * n:
+        return None
+    order = [names[i] for i in rows[np.argsort(cols)]]  # the class whose rows pick each column
+    return (
+        f"{probs_name}: the --classes order fits the labels poorly (the most likely class is the"
+        f" given label in {as_given:,} of {n:,} rows); the columns look like they are in the order"
+        f" {','.join(order)} ({best:,} rows); check the order the model was trained with"
+    )

@@ -19,7 +19,7 @@ from labelcli.core.multilabel import as_label_matrix, as_multilabel_pred_probs
 from labelcli.core.validate import as_features, as_labels, as_pred_probs, check_feature_magnitude, check_same_length
 from labelcli.errors import LabelError
 from labelcli.io import chunks, partitions, tags
-from labelcli.io.classes import parse_classes, resolve_classes, resolve_tags
+from labelcli.io.classes import column_order_warning, parse_classes, resolve_classes, resolve_tags
 from labelcli.io.columns import class_names_from_columns, numeric_columns, pick_columns
 from labelcli.io.formats import csv_separator, display_name, preview
 from labelcli.io.labels import raw_labels, skipped_rows
@@ -46,6 +46,7 @@ class Dataset:
     normalize: bool  # --normalize, for the chunked path
     max_memory: int | None  # the budget the run was opened with (None: everything is loaded)
     note: str | None = None  # why multi-label was chosen automatically, for a one-line note
+    warning: str | None = None  # e.g. --classes names unnamed pred_probs columns in an unlikely order
     # rows to skip: keep=false in a labels file written by `fix` (io.labels.skipped_rows); None: none
     skip: np.ndarray | None = None
 
@@ -195,7 +196,10 @@ def open_dataset(
                 f" (--classes lists {len(names)} classes); pass --classes or fix the file"
             )
     y = as_labels(idx, num_classes=k_probs, name=lab_name)
-    return _checked(Dataset(y, tuple(names), False, probs, None, feats, **opened))
+    warn = None
+    if probs is not None and given is not None and prob_names is None and kind == "str":
+        warn = column_order_warning(y, probs, names, probs_name)
+    return _checked(Dataset(y, tuple(names), False, probs, None, feats, warning=warn, **opened))
 
 
 def _checked(ds: Dataset) -> Dataset:

@@ -425,3 +425,13 @@ def write_folder(folder: str, files: dict[str, bytes], *, inputs: Sequence[str |
             raise LabelError(f"--out {folder}: could not write {name}: {e.strerror or e}") from e
         raise
     return written
+
+
+def write_bytes(data: bytes, path: str, *, inputs: Sequence[str | None] = (), allowed: Sequence[str] = (".png",)) -> None:
+    """Write ``data`` (a PNG by default) to ``path`` atomically."""
+    check_output_path(path, inputs, allowed=allowed)
+    try:
+        with _atomic(path, text=False) as f:
+            f.write(data)
+    except OSError as e:
+        raise LabelError(f"{path}: could not write: {short_reason(e)}") from e

@@ -150,6 +150,19 @@ class _Pair:
         return before, after, len(train), len(kept)
 
 
+CLEANED_REF = "the cleaned labels of the kept rows"
+ORIGINAL_REF = "the original (possibly noisy) labels"
+
+
+def _scored_against(against: str, y, c, keep):
+    """(reference labels, rows scored, description, trusted) for `against` = cleaned or original."""
+    if against == "cleaned":
+        return c, keep, CLEANED_REF, True
+    if against == "original":
+        return y, np.ones(len(y), dtype=bool), ORIGINAL_REF, False
+    raise LabelError(f"the `against` option must be 'cleaned' or 'original', got '{against}'")
+
+
 def _result(setting, reference, trusted, pair, ref, before, after, n_train, n_kept, folds=None) -> Comparison:
     k = pair.kw["num_classes"]
     return Comparison(
@@ -194,29 +207,37 @@ def stratified_holdout(labels, fraction: float, seed: int = 0) -> np.ndarray:
 
 def compare_on_holdout(features, labels, clean_labels, *, num_classes: int, fraction: float = 0.3,
                        reference=None, keep=None, weight=None, model: str = "logreg",
-                       seed: int = 0) -> Comparison:
+                       seed: int = 0, against: str = "cleaned") -> Comparison:
     """Hold out a stratified fraction; fit on the rest; score the held-out rows against
-    `reference` (N trusted labels, e.g. verified) or, when None, the original labels."""
+    `reference` (N trusted labels, e.g. verified) or, when None, the cleaned labels of the kept
+    held-out rows (against="original": the original labels of every held-out row)."""
     x, y, c, k, w = _check(features, labels, clean_labels, keep, weight)
     test = stratified_holdout(y, fraction, seed)
-    trusted = reference is not None
-    ref = y if reference is None else np.asarray(reference, dtype=np.int64)
-    if len(ref) != len(y):
-        raise LabelError(f"reference labels have {len(ref)} rows but labels have {len(y)}; they must match")
+    if reference is not None:
+        ref, scored, what, trusted = np.asarray(reference, dtype=np.int64), np.ones(len(y), bool), \
+            "the trusted --test-labels", True
+        if len(ref) != len(y):
+            raise LabelError(f"reference labels have {len(ref)} rows but labels have {len(y)}; they must match")
+    else:
+        ref, scored, what, trusted = _scored_against(against, y, c, k)
     pair = _Pair(x, y, c, k, w, model=model, seed=seed, num_classes=num_classes)
-    before, after, n, nk = pair.predict(np.flatnonzero(~test), x[test])
-    what = "the trusted --test-labels" if trusted else "the original (possibly noisy) labels"
-    return _result("held-out fraction", what, trusted, pair, ref[test], before, after, n, nk)
+    rows = np.flatnonzero(test & scored)
+    if rows.size == 0:
+        raise LabelError("every held-out row is dropped in the cleaned labels; nothing to score")
+    before, after, n, nk = pair.predict(np.flatnonzero(~test), x[rows])
+    return _result("held-out fraction", what, trusted, pair, ref[rows], before, after, n, nk)
 
 
 def compare_cross_validated(features, labels, clean_labels, *, num_classes: int, folds: int = 5,
                             keep=None, weight=None, model: str = "logreg", seed: int = 0,
-                            progress=None) -> Comparison:
+                            progress=None, against: str = "cleaned") -> Comparison:
     """Stratified K folds (by the original labels); every row is predicted by the two models fitted
-    on the other folds and scored against its original label."""
+    on the other folds and scored against its cleaned label, kept rows only (against="original":
+    every row against its original label, which is biased against cleaning)."""
     from sklearn.model_selection import StratifiedKFold
 
     x, y, c, k, w = _check(features, labels, clean_labels, keep, weight)
+    ref, scored, what, trusted = _scored_against(against, y, c, k)
     counts = np.bincount(y, minlength=num_classes)
     small = counts[counts > 0].min()
     if folds < 2 or small < folds:
@@ -232,5 +253,16 @@ def compare_cross_validated(features, labels, clean_labels, *, num_classes: int,
         n_train, n_kept = max(n_train, n), max(n_kept, nk)
         if progress is not None:
             progress(done, folds)
-    return _result("cross-validation", "the original (possibly noisy) labels", False,
-                   pair, y, before, after, n_train, n_kept, folds=folds)
+    return _result("cross-validation", what, trusted, pair, ref[scored], before[scored], after[scored],
+                   n_train, n_kept, folds=folds)
+
+
+HISTORY_COLUMNS = ("round", "rows_dropped", "rows_relabeled", "accuracy", "macro_f1", "auroc", "reference",
+                   "num_scored")
+
+
+def history_row(cmp: Comparison, round_number: int) -> dict:
+    """One `--history` row: the cleaned model's scores after this round of cleaning."""
+    return {"round": int(round_number), "rows_dropped": cmp.num_dropped, "rows_relabeled": cmp.num_relabeled,
+            "accuracy": cmp.cleaned.accuracy, "macro_f1": cmp.cleaned.macro_f1, "auroc": cmp.cleaned.auroc,
+            "reference": cmp.reference, "num_scored": cmp.num_scored}

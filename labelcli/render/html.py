@@ -17,7 +17,7 @@ import numpy as np
 INDEX = "index.html"
 # Every file a report may write (the input check refuses a folder where one would overwrite an input).
 REPORT_FILES = (INDEX, "gallery.png", "noise_per_class.png", "noise_matrix.png", "class_pairs.png",
-                "score_histogram.png")
+                "score_histogram.png", "history.png")
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,8 @@ def label_issue_sections(summary, issues, labels, pred_probs, *, top: int, galle
                "label is another class (from the confident joint)."),
         Table(("class", "examples", "est. issues", "noise", "inverse noise", "mean score"), class_rows,
               (False, True, True, True, True, True), "Classes, noisiest first. Inverse noise: share of a "
-              "class's true examples that carry another label."),
+              "class's true examples that carry another label."
+              + (f" Note: {summary.issues_note()}." if summary.issues_note() else "")),
     ]
     matrix_blocks = [Figure("noise_matrix.png", plots.noise_matrix(names, summary.joint, summary.num_examples),
                             "estimated joint of given and true labels",
@@ -213,6 +214,14 @@ def label_issue_facts(summary, issues) -> list[tuple[str, str]]:
         ("examples", f"{summary.num_examples:,}"),
         ("classes", f"{summary.num_classes}"),
         ("label health score", f"{summary.health_score:.3f}"),
-        ("estimated noise rate", f"{summary.noise_rate:.2%}"),
+        ("estimated noise rate", f"{summary.noise_rate:.2%} ({summary.num_issues:,} estimated issues)"),
         ("flagged label issues", f"{issues.num_issues:,}"),
     ]
+
+
+def history_section(png: bytes, rounds: int) -> Section:
+    """`report --history`: the cleaned model's metrics after each round of `evaluate --history`."""
+    return Section("history", "Cleaning rounds", (Figure(
+        "history.png", png, "metric per cleaning round",
+        f"Accuracy, macro-F1 and AUROC of the model trained on the cleaned labels after each of the {rounds}"
+        " rounds, as 'evaluate --history' recorded them (each round scored against the reference it names)."),))

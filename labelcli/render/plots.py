@@ -240,3 +240,35 @@ def for_display(gallery) -> list[np.ndarray]:
         return list(gallery.images)
     lo, hi = display_range(gallery.images)
     return [to_display(im, lo, hi) for im in gallery.images]
+
+
+def pr_curve(scores, truth, *, ap: float) -> bytes:
+    """Precision-recall curve of a ranking (most suspect first) against the true errors."""
+    from labelcli.ml.ranking_metrics import pr_curve as curve
+
+    plt = _pyplot()
+    precision, recall = curve(scores, truth)
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(recall, precision, color=OK_COLOR)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_title(f"Precision-recall of the ranking (AP {ap:.3f})")
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def metric_per_round(rounds, metrics: dict) -> bytes:
+    """Lines of each metric (name -> values, NaN = not measured) per cleaning round."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in metrics.items():
+        ax.plot(rounds, values, marker="o", label=name)
+    ax.set_xlabel("round")
+    ax.set_ylabel("score")
+    ax.set_xticks(list(rounds))
+    ax.set_title("Metric per cleaning round")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _png(fig)

@@ -221,10 +221,28 @@ def health(con, summary, class_df, pairs_df, *, fail_above=None, out=None, show:
     multi = "tag" in class_df.columns
     con.print(_table(class_df, "Tags, noisiest first" if multi else "Classes, noisiest first", limit=show,
                      pct=("noise_rate", "inverse_noise_rate")))
+    note = getattr(summary, "issues_note", None)
+    if note is not None and note() is not None:
+        con.print(f"note: {note()}", style="dim", soft_wrap=True, markup=False)
     if len(pairs_df):
         title = "Tag pairs most often confused or co-assigned inconsistently" if multi \
             else "Most overlapping class pairs (consider merging or clarifying)"
         con.print(_table(pairs_df, title, limit=10))
+
+
+def benchmark(con, metrics: dict, flagged_by: str, *, out=None, plot=None) -> None:
+    def f(x):
+        return "n/a" if x is None or x != x else f"{x:.3f}"
+
+    lines = [
+        f"{metrics['n_errors']:,} true errors in {metrics['n_examples']:,} examples;"
+        f" {metrics['n_flagged']:,} flagged ({flagged_by})",
+        f"precision {f(metrics['precision'])}  recall {f(metrics['recall'])}  F1 {f(metrics['f1'])}",
+        f"AP {f(metrics['ap'])}  AP@T {f(metrics['ap_at_t'])}  recall@{metrics['k']:,} {f(metrics['recall_at_k'])}",
+    ]
+    lines += [f"metrics written to {out}"] if out and out != "-" else []
+    lines += [f"precision-recall curve written to {plot}"] if plot else []
+    _headline(con, "labelcli benchmark", lines)
 
 
 def crossval(con, *, model, folds, accuracy, fold_accuracies, out) -> None:
@@ -250,6 +268,11 @@ def gate_failed(message: str) -> None:
 def note(con, message: str) -> None:
     """A one-line remark on stderr (e.g. why the task was detected as multi-label)."""
     con.print(f"[dim]note: {message}[/dim]", soft_wrap=True)
+
+
+def warning(con, message: str) -> None:
+    """A one-line warning on stderr, shown even with --quiet (the result may be wrong)."""
+    con.print(f"warning: {message}", soft_wrap=True, markup=False, style="yellow")
 
 
 # --------------------------------------------------------------------------------- review loop
@@ -282,8 +305,9 @@ def evaluation(con, cmp) -> None:
     where = {"test set": f"a separate test set ({cmp.num_scored:,} rows)",
              "held-out fraction": f"{cmp.num_scored:,} held-out rows",
              "cross-validation": f"{cmp.folds}-fold cross-validation ({cmp.num_scored:,} rows)"}[cmp.setting]
-    lines = [f"model {cmp.model}: trained on {cmp.num_train:,} rows with the original labels, "
-             f"{cmp.num_train_cleaned:,} with the cleaned labels", f"scored on {where} against {cmp.reference}"]
+    lines = [f"scores measured against {cmp.reference}, on {where}",
+             f"model {cmp.model}: trained on {cmp.num_train:,} rows with the original labels, "
+             f"{cmp.num_train_cleaned:,} with the cleaned labels"]
     if not cmp.trusted_reference:
         lines.append("[yellow]noisy reference: biased against cleaning (a gain is real, a loss may be the noise);"
                      " give trusted --test-labels for an unbiased answer[/yellow]")

@@ -52,7 +52,11 @@ def test_evaluate_test_set_and_cross_validation(tmp_path):
     assert doc["num_relabeled"] == int((df["label"].iloc[:200] != truth.iloc[:200]).sum()) > 5
     r = cli_ok("evaluate", *common, "--folds", 2)
     cv = json.loads(r.stdout)
-    assert cv["setting"] == "cross-validation" and cv["trusted_reference"] is False and cv["num_scored"] == 200
+    assert cv["setting"] == "cross-validation" and cv["trusted_reference"] is True and cv["num_scored"] == 200
+    assert cv["reference"] == "the cleaned labels of the kept rows"
+    r = cli_ok("evaluate", *common, "--folds", 2, "--against", "original")
+    cv = json.loads(r.stdout)
+    assert cv["trusted_reference"] is False and cv["num_scored"] == 200
     assert cv["folds"] == 2 and cv["num_train"] == 100
 
 
@@ -64,10 +68,16 @@ def test_evaluate_npy_clean_labels_and_noisy_reference_warning(tmp_path, labels)
     clean[:30] = -1  # the .npy form written by fix: -1 = dropped
     np.save(tmp_path / "clean.npy", clean)
     r = cli_ok("evaluate", "-x", tmp_path / "x.npy", "-l", tmp_path / "y.npy", "--clean-labels", tmp_path / "clean.npy",
-               "--test-fraction", 0.5, "--format", "json")
+               "--test-fraction", 0.5, "--format", "json", "--against", "original")
     doc = json.loads(r.stdout)
     assert "biased against cleaning" in r.stderr and doc["trusted_reference"] is False
     test = evaluate.stratified_holdout(labels[:300], 0.5, seed=0)
+    assert doc["num_scored"] == test.sum()
+    r = cli_ok("evaluate", "-x", tmp_path / "x.npy", "-l", tmp_path / "y.npy", "--clean-labels", tmp_path / "clean.npy",
+               "--test-fraction", 0.5, "--format", "json")
+    default = json.loads(r.stdout)  # the cleaned labels of the kept held-out rows
+    assert "biased" not in r.stderr and default["trusted_reference"] is True
+    assert default["num_scored"] == test[30:].sum()
     assert doc["num_dropped"] == 30 and doc["num_relabeled"] == 0
     assert (doc["num_train"], doc["num_train_cleaned"]) == ((~test).sum(), (~test[30:]).sum())
 

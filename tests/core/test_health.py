@@ -102,6 +102,8 @@ def test_health_summary_to_dict_json_and_keys():
         "health_score",
         "estimated_noise_rate",
         "estimated_num_issues",
+        "per_class_estimated_issues_total",
+        "issues_note",
         "classes",
         "per_class",
         "overlapping_pairs",

@@ -99,8 +99,10 @@ def test_holdout_against_trusted_reference(data):
     assert r.setting == "held-out fraction" and r.trusted_reference
     assert r.num_scored == 150 and r.num_train == 450
     assert r.cleaned.accuracy > r.original.accuracy
-    noisy_ref = evaluate.compare_on_holdout(x, noisy, truth, num_classes=3, fraction=0.25, seed=3)
+    noisy_ref = evaluate.compare_on_holdout(x, noisy, truth, num_classes=3, fraction=0.25, seed=3, against="original")
     assert not noisy_ref.trusted_reference and "noisy" in noisy_ref.reference
+    cleaned_ref = evaluate.compare_on_holdout(x, noisy, truth, num_classes=3, fraction=0.25, seed=3)
+    assert cleaned_ref.trusted_reference and cleaned_ref.cleaned == r.cleaned  # cleaned labels = truth here
     # same split, same models: only the reference differs
     assert noisy_ref.num_scored == r.num_scored
 
@@ -120,7 +122,7 @@ def test_stratified_holdout():
 
 def test_cross_validated_scores_against_original_labels(data):
     x, noisy, truth, flip, *_ = data
-    r = evaluate.compare_cross_validated(x, noisy, noisy, num_classes=3, folds=3, seed=0)
+    r = evaluate.compare_cross_validated(x, noisy, noisy, num_classes=3, folds=3, seed=0, against="original")
     assert r.setting == "cross-validation" and not r.trusted_reference and r.folds == 3
     assert r.num_scored == 600 and r.num_train == 400
     assert r.cleaned == r.original  # identical labels -> identical models and scores
@@ -145,3 +147,18 @@ def test_errors():
         evaluate.compare_on_test_set(x, y, y, x, y, num_classes=3, weight=-np.ones(30))
     with pytest.raises(LabelError, match="unknown model"):
         evaluate.compare_on_test_set(x, y, y, x, y, num_classes=3, model="nope")
+
+
+def test_cross_validated_default_scores_cleaned_labels_of_kept_rows(data):
+    """Issue #14 item 3: correct fixes must not look like a loss. Scored against the noisy labels the
+    cleaned model is penalised for disagreeing with the noise; against the cleaned labels it is not."""
+    x, noisy, truth, flip, *_ = data
+    keep = np.ones(len(noisy), dtype=bool)
+    keep[:20] = False
+    r = evaluate.compare_cross_validated(x, noisy, truth, num_classes=3, folds=3, seed=0, keep=keep)
+    assert r.trusted_reference and r.reference == evaluate.CLEANED_REF and r.num_scored == len(noisy) - 20
+    biased = evaluate.compare_cross_validated(x, noisy, truth, num_classes=3, folds=3, seed=0, keep=keep,
+                                              against="original")
+    assert r.cleaned.accuracy > biased.cleaned.accuracy
+    row = evaluate.history_row(r, 2)
+    assert list(row) == list(evaluate.HISTORY_COLUMNS) and row["round"] == 2 and row["rows_dropped"] == 20
