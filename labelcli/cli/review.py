@@ -117,7 +117,7 @@ def gallery_captions(rows, labels, issues, classes) -> list[str]:
 def fix_cmd(
     labels: Labels,
     out: Annotated[str, typer.Option("--out", "-o", help="Cleaned labels: .csv/.parquet/.pq/.json/.jsonl table, .npy, or '-'.")],
-    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep; blank = not reviewed yet), new_label.")] = None,
+    decisions: Annotated[Optional[str], typer.Option("--decisions", help="Review decisions: a table with columns index, action (relabel|drop|keep; blank = not reviewed yet), new_label (multi-label: the new tag set joined by --label-sep, or a JSON list; empty = no tags).")] = None,
     issues: Annotated[Optional[str], typer.Option("--issues", help="A find-issues table to act on with --auto.")] = None,
     auto: Annotated[Optional[str], typer.Option("--auto", help="With --issues: 'drop' the flagged rows, or 'relabel' them to the suggested label when confident.")] = None,
     threshold: Annotated[Optional[float], typer.Option("--threshold", min=0.0, max=1.0, help="--auto relabel: minimum predicted probability of the suggested label (default 0.9).")] = None,
@@ -154,8 +154,12 @@ def fix_cmd(
         if changelog == out or (out != "-" and io.same_file(changelog, out)):
             raise LabelError("--changelog and --out name the same file; give two paths")
     ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize, quiet, None, label_sep)
-    if ds.multi_label:
-        return _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, label_sep, quiet, as_json)
+    if ds.multi_label:  # tags: labelcli.cli.review_tags
+        from labelcli.cli.review_tags import fix_multilabel
+
+        return fix_multilabel(ds, labels=labels, decisions=decisions, issues=issues, auto=auto, threshold=threshold,
+                              fraction=fraction, out=out, changelog=changelog, srcs=srcs, sep=label_sep, quiet=quiet,
+                              as_json=as_json)
     n, names = len(ds.labels), ds.classes
     if decisions is not None:
         dec = _read_decisions(decisions, ds)
@@ -172,40 +176,12 @@ def fix_cmd(
             log = _changelog_table(result, as_label)
             before = io.earlier_changelog(changelog) if prior is not None else None
             if before is not None:  # the review loop: this round's rows after the earlier rounds'
-                log = _append_log(before, log, changelog)
+                log = io.append_changelog(before, log, changelog)
             io.write_table(log, changelog, inputs=[s for s in srcs if s != changelog])
     terminal.fix_summary(terminal.console(quiet), n, result, out, changelog)
     if as_json:
         print_json({"num_examples": n, "num_dropped": result.num_dropped, "num_relabeled": result.num_relabeled,
                     "num_decisions": len(result.log_index), "out": out, "changelog": changelog})
-
-
-def _fix_multilabel(ds, issues, auto, threshold, fraction, out, changelog, srcs, sep, quiet, as_json) -> None:
-    """fix on multi-label data: --issues with --auto drop (the flagged rows) or relabel (to the
-    suggested tag set); tags written as names joined by --label-sep."""
-    from labelcli import io
-    from labelcli.cli.review_tags import fix_tags, tag_tables
-    from labelcli.render import terminal
-
-    if issues is None:
-        raise LabelError("multi-label data: fix takes --issues with --auto drop or relabel (not --decisions yet)")
-    if threshold is not None or fraction is not None:
-        raise LabelError("--threshold and --fraction are for multi-class labels")
-    if out != "-" and io.formats.kind(out) == "npy":
-        raise LabelError("multi-label cleaned labels are a table (.csv/.parquet/.json), not .npy")
-    result = fix_tags(issues, ds, auto, sep)
-    fixed, log = tag_tables(result, ds.classes, sep)
-    from labelcli.render.tables import for_file
-
-    with io.all_or_nothing():  # both files or neither
-        io.write_table(for_file(fixed, out, True, sep), out, inputs=srcs)
-        if changelog is not None:
-            io.write_table(for_file(log, changelog, True, sep), changelog, inputs=srcs)
-    terminal.fix_summary(terminal.console(quiet), len(ds.labels), result, out, changelog)
-    if as_json:
-        print_json({"num_examples": len(ds.labels), "num_dropped": result.num_dropped,
-                    "num_relabeled": result.num_relabeled, "num_decisions": len(result.log_index), "out": out,
-                    "changelog": changelog})
 
 
 def _check_given(df, path: str, ds, idx) -> None:
@@ -294,20 +270,6 @@ def _write_fixed(result, as_label, out: str, srcs) -> None:
                        "original_label": as_label(result.original), "keep": result.keep,
                        "weight": result.weight, "changed": result.changed})
     io.write_table(df, out, inputs=srcs)
-
-
-def _append_log(before, log, path: str):
-    """The earlier rounds' changelog rows, then this round's, in this round's column types."""
-    import pandas as pd
-
-    missing = [c for c in log.columns if c not in before.columns]
-    if missing:
-        raise LabelError(f"{path}: the existing changelog has no column '{missing[0]}'; give a new --changelog path")
-
-    def cells(col):
-        return [None if pd.isna(v) else v for v in before[col].tolist()] + log[col].tolist()
-
-    return pd.DataFrame({c: pd.array(cells(c), dtype=log[c].dtype) for c in log.columns})
 
 
 def _changelog_table(result, as_label):

@@ -131,19 +131,14 @@ def row_indices(values, num_examples: int, where) -> np.ndarray:
     return out
 
 
-def parse_decisions(index, action, new_label, *, classes, num_examples: int, reason=None,
-                    name: str = "decisions") -> Decisions:
-    """Validate a reviewer's table: columns index, action (relabel|drop|keep), new_label.
-
-    new_label is a class name or index; it is required for relabel and ignored otherwise.
-    reason (optional) is carried into the changelog.
-    """
+def parse_actions(index, action, *, num_examples: int, reason=None, name: str = "decisions"):
+    """Validate a reviewer's index and action (relabel|drop|keep; blank = not reviewed yet) columns:
+    (table positions, index, action, reason) of the reviewed rows, in index order. For both tasks
+    (multi-label: labelcli.core.tagfix)."""
     def where(r: int) -> str:
         return f"{name} row {r} (0-based)"
 
     m = len(index)
-    if len(action) != m or len(new_label) != m:
-        raise LabelError(f"{name}: the columns index, action and new_label have different lengths")
     idx = row_indices(index, num_examples, where)
     acts = np.empty(m, dtype=object)
     for r, a in enumerate(action):
@@ -155,21 +150,36 @@ def parse_decisions(index, action, new_label, *, classes, num_examples: int, rea
             shown = "blank" if not s else f"'{str(a).strip()}'"
             raise LabelError(f"{where(r)}: action is {shown}; use one of {', '.join(ACTIONS)}")
         acts[r] = s
-    is_relabel = acts == "relabel"
-    new = np.full(m, -1, dtype=np.int64)
-    rel = np.flatnonzero(is_relabel)
-    new_cells = np.asarray(list(new_label), dtype=object)
-    new[rel] = class_indices(new_cells[rel], classes, what="new_label", where=lambda j: where(int(rel[j])))
-    missing = rel[new[rel] < 0]
-    if missing.size:
-        raise LabelError(f"{where(int(missing[0]))}: action relabel needs a new_label (a class name or index)")
     why = np.empty(m, dtype=object)
     for r in range(m):  # (over the decision table's rows, not the examples)
         given = None if reason is None or _blank(reason[r]) else str(reason[r]).strip()
         why[r] = given or f"review: {acts[r]}"
     order = np.argsort(idx, kind="stable")
     order = order[acts[order] != ""]  # rows without an action are not reviewed yet: no decision
-    return Decisions(idx[order], acts[order], new[order], why[order])
+    return order, idx[order], acts[order], why[order]
+
+
+def parse_decisions(index, action, new_label, *, classes, num_examples: int, reason=None,
+                    name: str = "decisions") -> Decisions:
+    """Validate a reviewer's table: columns index, action (relabel|drop|keep), new_label.
+
+    new_label is a class name or index; it is required for relabel and ignored otherwise.
+    reason (optional) is carried into the changelog.
+    """
+    def where(r: int) -> str:
+        return f"{name} row {r} (0-based)"
+
+    if len(action) != len(index) or len(new_label) != len(index):
+        raise LabelError(f"{name}: the columns index, action and new_label have different lengths")
+    order, idx, acts, why = parse_actions(index, action, num_examples=num_examples, reason=reason, name=name)
+    rel = order[acts == "relabel"]  # table positions of the relabel decisions
+    new = np.full(len(order), -1, dtype=np.int64)
+    new_cells = np.asarray(list(new_label), dtype=object)
+    new[acts == "relabel"] = class_indices(new_cells[rel], classes, what="new_label", where=lambda j: where(int(rel[j])))
+    missing = rel[new[acts == "relabel"] < 0]
+    if missing.size:
+        raise LabelError(f"{where(int(missing[0]))}: action relabel needs a new_label (a class name or index)")
+    return Decisions(idx, acts, new, why)
 
 
 def candidate_rows(index, scores, is_issue, *, num_examples: int, fraction: float | None = None) -> np.ndarray:
@@ -272,17 +282,19 @@ def apply_decisions(labels, decisions: Decisions, num_classes: int) -> FixResult
     )
 
 
-def carry_forward(result: FixResult, *, original, keep) -> FixResult:
+def carry_forward(result, *, original, keep):
     """A second round of `fix` on the output of the first: ``original`` (the true labels before
     any round) and ``keep`` (False: dropped in an earlier round) come from that output. Earlier
     drops stay dropped unless this round names the row with keep or relabel; ``original`` stays
-    the first round's, so ``changed`` counts every relabel so far."""
-    first = np.asarray(original, dtype=np.int64)
+    the first round's, so ``changed`` counts every relabel so far. ``result``: a FixResult, or a
+    multi-label TagFixResult (labelcli.core.tagfix) with ``original`` its N x K tags."""
+    first = np.asarray(original, dtype=result.original.dtype)  # multi-label (TagFixResult): N x K tags
     if first.shape != result.original.shape:
         raise LabelError(f"original_label has {len(first)} rows but the labels have {len(result.original)}")
     restored = np.zeros(len(first), dtype=bool)
     named = result.log_index[result.log_action != "drop"]
     restored[named] = True
     kept = result.keep & (np.asarray(keep, dtype=bool) | restored)
+    changed = result.labels != first
     return replace(result, original=first, keep=kept, weight=kept.astype(np.float64),
-                   changed=result.labels != first)
+                   changed=changed.any(axis=1) if changed.ndim == 2 else changed)

@@ -117,11 +117,14 @@ def _object_labels(arr: np.ndarray, name: str, where: str):
 
 
 FIX_COLUMNS = ("original_label", "keep")  # a table written by `fix` has these (and index, label)
+TAG_FIX_COLUMNS = ("original_labels", "keep")  # ... on multi-label data (and index, labels)
 
 
 def is_fix_output(src) -> bool:
-    """A labels table written by `fix` (a first-class labels file: label, original_label, keep)."""
-    return not isinstance(src, np.ndarray) and all(c in src.columns for c in FIX_COLUMNS)
+    """A labels table written by `fix` (a first-class labels file: label, original_label, keep;
+    multi-label: labels, original_labels, keep)."""
+    return not isinstance(src, np.ndarray) and any(all(c in src.columns for c in cols)
+                                                    for cols in (FIX_COLUMNS, TAG_FIX_COLUMNS))
 
 
 def skipped_rows(src, name: str):

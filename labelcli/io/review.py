@@ -93,9 +93,10 @@ def read_clean_labels(path: str, labels, classes, label_col: str = "label", *, l
     return idx, keep, weight
 
 
-def read_fix_state(path: str, classes):
+def read_fix_state(path: str, classes, sep: str | None = None):
     """The state a `fix` output carries into the next round: (original_label as class indices,
-    keep), or None when ``path`` is not a `fix` output (labelcli.io.labels.is_fix_output)."""
+    keep), or None when ``path`` is not a `fix` output (labelcli.io.labels.is_fix_output).
+    Multi-label (``sep``: --label-sep): original_labels as an N x K tag matrix."""
     from labelcli.core.fixing import bool_cells, class_indices
     from labelcli.io.labels import is_fix_output
 
@@ -105,10 +106,17 @@ def read_fix_state(path: str, classes):
     where = lambda r: f"{display_name(path)} row {r} (0-based)"  # noqa: E731
     if "index" in src.columns:
         src = src.iloc[np.argsort(src["index"].to_numpy(), kind="stable")].reset_index(drop=True)
+    keep = bool_cells(src["keep"].to_numpy(dtype=object), what="keep", where=where)
+    if sep is not None:
+        from labelcli.core.tagfix import tag_cells
+
+        if "original_labels" not in src.columns:
+            raise LabelError(f"{display_name(path)}: a multi-label fix output has a column original_labels")
+        return tag_cells(src["original_labels"].to_numpy(dtype=object), classes, sep, where), keep
     orig = class_indices(src["original_label"].to_numpy(dtype=object), classes, what="original_label", where=where)
     if (orig < 0).any():
         raise LabelError(f"{where(int(np.flatnonzero(orig < 0)[0]))}: original_label is blank")
-    return orig, bool_cells(src["keep"].to_numpy(dtype=object), what="keep", where=where)
+    return orig, keep
 
 
 def earlier_changelog(path: str | None):
@@ -121,3 +129,18 @@ def earlier_changelog(path: str | None):
     if isinstance(df, np.ndarray):
         raise LabelError(f"{display_name(path)}: an existing changelog must be a table to append to")
     return df
+
+
+def append_changelog(before, log, path: str):
+    """The earlier rounds' changelog rows (``before``, earlier_changelog), then this round's, in
+    this round's column types."""
+    import pandas as pd
+
+    missing = [c for c in log.columns if c not in before.columns]
+    if missing:
+        raise LabelError(f"{path}: the existing changelog has no column '{missing[0]}'; give a new --changelog path")
+
+    def cells(col):
+        return [None if pd.isna(v) else v for v in before[col].tolist()] + log[col].tolist()
+
+    return pd.DataFrame({c: pd.array(cells(c), dtype=log[c].dtype) for c in log.columns})

@@ -15,12 +15,12 @@ _LISTS = (list, tuple, np.ndarray)
 
 
 def label_column(src, name: str, label_col: str) -> str:
-    """The column holding the labels: ``label_col``, or the only column of a one-column table."""
+    """The column holding the labels: ``label_col``, or the only column of a one-column table, or
+    'labels' of a multi-label `fix` output (which has no column ``label_col``)."""
+    col = _tag_column(list(src.columns), label_col)
+    if col is not None:
+        return col
     cols = list(src.columns)
-    if label_col in cols:
-        return label_col
-    if len(cols) == 1:
-        return cols[0]
     raise LabelError(f"{name}: no column '{label_col}' (columns: {preview(cols)}); pass --label-col NAME")
 
 
@@ -30,8 +30,7 @@ def looks_multilabel(src, label_col: str, sep: str) -> str | None:
         if src.ndim == 2 and src.shape[1] >= 2:
             return f"labels are a {src.shape[0]} x {src.shape[1]} matrix"
         return None
-    cols = list(src.columns)
-    col = label_col if label_col in cols else cols[0] if len(cols) == 1 else None
+    col = _tag_column(list(src.columns), label_col)
     if col is None:
         return None  # the multi-class reader names the missing column
     s = src[col]
@@ -39,6 +38,16 @@ def looks_multilabel(src, label_col: str, sep: str) -> str | None:
         return f"column '{col}' holds lists of tags"
     if (s.dtype == object or type(s.dtype).__name__ == "StringDtype") and _separated_tags(s, sep):
         return f"column '{col}' holds '{sep}'-separated tags"
+    return None
+
+
+def _tag_column(cols: list, label_col: str) -> str | None:
+    if label_col in cols:
+        return label_col
+    if len(cols) == 1:
+        return cols[0]
+    if all(c in cols for c in ("labels", "original_labels", "keep")):  # a multi-label `fix` output
+        return "labels"
     return None
 
 
