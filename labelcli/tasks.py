@@ -365,9 +365,8 @@ class ReportResult:
 
 
 def report(ds, detection: Detection = Detection(), progress: Tick | None = None) -> ReportResult:
-    """The numbers behind the HTML report: health and label issues from the same pred_probs."""
-    if ds.multi_label:
-        raise LabelError("the HTML report does not show multi-label data yet; use find-issues and health")
+    """The numbers behind the HTML report: health and label issues from the same pred_probs
+    (multi-label: MultiLabelHealth and MultiLabelIssues, the health and find-issues figures)."""
     preds = predictions(ds, None, progress)
     if preds.chunks is not None:
         raise LabelError("the HTML report needs pred_probs in memory; raise the `max_memory` option")

@@ -40,9 +40,10 @@ def report_cmd(
     normalize: Normalize = False, compat: Compat = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False,
 ) -> None:
-    """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery)."""
+    """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery).
+    Multi-label: suspect tags per example, noise per tag and the tag pairs most often confused."""
     from labelcli import io, tasks
-    from labelcli.render import html, plots, terminal
+    from labelcli.render import html, html_tags, plots, terminal
 
     as_json = check_format(format, None)
     how = detection(filter_by, rank_by, compat, None, 0.8, 0.1)
@@ -57,7 +58,11 @@ def report_cmd(
     if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
         from dataclasses import replace
 
-        issues = replace(issues, mask=issues.mask & ~ds.skip, ranking=issues.ranking[~ds.skip[issues.ranking]])
+        import numpy as np
+
+        counted = {"num_issues": int(np.count_nonzero(issues.mask & ~ds.skip))} if ds.multi_label else {}  # a field
+        issues = replace(issues, mask=issues.mask & ~ds.skip, ranking=issues.ranking[~ds.skip[issues.ranking]],
+                         **counted)
     gallery, image_files = None, []
     shown = most_suspect_rows(issues, ds.skip)[: min(top, GALLERY_MAX)]  # flagged or not: the caption says
     if images is not None and len(shown):
@@ -65,22 +70,25 @@ def report_cmd(
         image_files = list(read.paths)
         thumbs = plots.for_display(read)
         flagged = int(issues.mask[shown].sum())
-        gallery = plots.gallery(thumbs, gallery_captions(shown, ds.labels, issues, ds.classes),
+        captions = html_tags.tag_gallery_captions if ds.multi_label else gallery_captions
+        gallery = plots.gallery(thumbs, captions(shown, ds.labels, issues, ds.classes),
                                 title=f"The {len(shown)} most suspect examples (most suspect first;"
                                       f" {flagged} flagged, marked *)")
-    sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
-                                               top=top, gallery_png=gallery)
+    sections, mark = (html_tags.tag_issue_sections if ds.multi_label else html.label_issue_sections)(
+        summary, issues, ds.labels, result.predictions.array, top=top, gallery_png=gallery)
     if history is not None:
         sections.append(_history_section(history))
     doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
-                      html.label_issue_facts(summary, issues), sections,
+                      (html_tags.tag_issue_facts if ds.multi_label else html.label_issue_facts)(summary, issues),
+                      sections,
                       footer=f"labels: {labels}; pred_probs: {pred_probs}; filter {filter_by}, rank {rank_by}")
     written = io.write_folder(out, html.report_files(doc, sections), inputs=[labels, pred_probs, images, *image_files])  # the figures, then index.html
     terminal.report_written(terminal.console(quiet), summary, issues, written, mark)
     if as_json:
         print_json({"out": out, "files": written, "num_examples": summary.num_examples,
                     "num_issues": issues.num_issues, "health_score": summary.health_score,
-                    "estimated_noise_rate": summary.noise_rate, "marked_score": mark})
+                    "estimated_noise_rate": summary.noise_rate, "marked_score": mark,
+                    **(html_tags.tag_report_json(summary) if ds.multi_label else {})})
 
 
 def _history_section(path: str):

@@ -17,7 +17,7 @@ import numpy as np
 INDEX = "index.html"
 # Every file a report may write (the input check refuses a folder where one would overwrite an input).
 REPORT_FILES = (INDEX, "gallery.png", "noise_per_class.png", "noise_matrix.png", "class_pairs.png",
-                "score_histogram.png", "history.png")
+                "score_histogram.png", "history.png", "noise_per_tag.png", "tag_pairs.png")
 
 
 @dataclass(frozen=True)

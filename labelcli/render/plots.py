@@ -63,8 +63,11 @@ def noisiest_classes(noise_mass: np.ndarray, limit: int = MAX_CLASSES) -> np.nda
     return np.sort(top)
 
 
-def noise_per_class(class_names, noise_rate, issues, examples, *, limit: int = MAX_CLASSES) -> bytes:
-    """Horizontal bars: estimated share of each class's labels that belong to another class."""
+def noise_per_class(class_names, noise_rate, issues, examples, *, limit: int = MAX_CLASSES,
+                    xlabel: str = "estimated noise: % of the examples given this label that belong to another class",
+                    title: str = "Estimated label noise per class", unit: str = "classes") -> bytes:
+    """Horizontal bars: estimated share of each class's labels that belong to another class
+    (multi-label: each tag's estimated wrong annotations, with its own xlabel / title / unit)."""
     plt = _pyplot()
     rate = np.asarray(noise_rate, dtype=np.float64)
     order = np.argsort(-rate, kind="stable")[:limit]
@@ -79,9 +82,9 @@ def noise_per_class(class_names, noise_rate, issues, examples, *, limit: int = M
     for yi, i in zip(y, order):
         ax.text(rate[i] * 100 + top * 0.01, yi, f"{rate[i]:.1%}  ({int(issues[i])} of {int(examples[i])})",
                 va="center", fontsize=8)
-    ax.set_xlabel("estimated noise: % of the examples given this label that belong to another class")
-    shown = "" if len(order) == k else f" (the {len(order)} noisiest of {k} classes)"
-    ax.set_title(f"Estimated label noise per class{shown}", loc="left", fontsize=11)
+    ax.set_xlabel(xlabel)
+    shown = "" if len(order) == k else f" (the {len(order)} noisiest of {k} {unit})"
+    ax.set_title(f"{title}{shown}", loc="left", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 
@@ -151,8 +154,11 @@ def score_histogram(scores, is_issue, *, rank_by: str) -> tuple[bytes, float | N
     return _png(fig), mark
 
 
-def class_pairs(names_a, names_b, num_overlapping, *, top: int = 15) -> bytes:
-    """Horizontal bars: the class pairs confused most, in estimated examples (both directions)."""
+def class_pairs(names_a, names_b, num_overlapping, *, top: int = 15,
+                xlabel: str = "estimated examples confused between the two classes (both directions)",
+                title: str = "Most overlapping class pairs") -> bytes:
+    """Horizontal bars: the class pairs confused most, in estimated examples (both directions;
+    multi-label: tag pairs, with their own xlabel / title)."""
     plt = _pyplot()
     cnt = np.asarray(num_overlapping, dtype=np.float64)[:top]
     labels = [f"{short_name(a, 14)} / {short_name(b, 14)}" for a, b in zip(list(names_a)[:top], list(names_b)[:top])]
@@ -164,8 +170,8 @@ def class_pairs(names_a, names_b, num_overlapping, *, top: int = 15) -> bytes:
     for yi, v in zip(y, cnt):
         ax.text(v, yi, f" {v:.0f}", va="center", fontsize=8)
     ax.set_xlim(0, max(float(cnt.max()) if len(cnt) else 0.0, 1.0) * 1.15)
-    ax.set_xlabel("estimated examples confused between the two classes (both directions)")
-    ax.set_title("Most overlapping class pairs", loc="left", fontsize=11)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 

@@ -283,9 +283,24 @@ def report_written(con, summary, issues, written, mark) -> None:
     lines = [f"{issues.num_issues:,} likely label issues in {summary.num_examples:,} examples, "
              f"{summary.num_classes} classes; health score {summary.health_score:.3f}",
              f"report written to [bold]{written[-1]}[/bold] (+ {len(written) - 1} PNG files)"]
+    if hasattr(summary, "tags"):  # multi-label: the noisiest tags and tag pair, as in the report
+        lines[0] = lines[0].replace(" classes;", " tags;")
+        lines += tag_lines(summary)
     if mark is not None:
         lines.append(f"histogram marks the least suspect flagged score: {mark:.3g}")
     _headline(con, "labelcli report", lines)
+
+
+def tag_lines(summary, show: int = 3) -> list[str]:
+    """Multi-label health in two lines: the noisiest tags and the tag pair most often confused."""
+    names, t = summary.class_names, summary.tags
+    noisy = ", ".join(f"{names[c]} {t.noise_rate[c]:.2%} ({int(t.estimated_issues[c])})"
+                      for c in summary.tag_order[:show])
+    lines = [f"noisiest tags (estimated wrong annotations): {noisy}"]
+    if len(summary.pair_count):
+        a, b = names[summary.pair_a[0]], names[summary.pair_b[0]]
+        lines.append(f"tag pair most often confused: {a} / {b} ({int(summary.pair_count[0])} flagged examples)")
+    return lines
 
 
 def fix_summary(con, n, result, out, changelog) -> None:
