@@ -307,10 +307,11 @@ def evaluate_cmd(
     against: Annotated[str, typer.Option("--against", help="Without --test-labels, score against: cleaned (the cleaned labels of the kept rows, default) or original (biased against cleaning).")] = "cleaned",
     history: Annotated[Optional[str], typer.Option("--history", help="Append this run (round, rows dropped/relabeled, accuracy, macro-F1, AUROC) to this CSV.")] = None,
     model: Model = "logreg", folds: Folds = 5, seed: Seed = 0, classes: Classes = None,
-    label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None,
+    label_col: LabelCol = "label", feature_prefix: FeaturePrefix = None, label_sep: LabelSep = ",",
     quiet: Quiet = False, format: Format = "text", debug: Debug = False,
 ) -> None:
-    """Train the same model on the original and the cleaned labels; compare accuracy, macro-F1, AUROC."""
+    """Train the same model on the original and the cleaned labels; compare accuracy, macro-F1, AUROC.
+    Multi-label: one-vs-rest per tag; subset accuracy, micro/macro-F1, AP per tag (micro/macro), AUROC."""
     from labelcli import io
     from labelcli.ml import evaluate
     from labelcli.ml.crossval import make_model
@@ -328,10 +329,15 @@ def evaluate_cmd(
     if history is not None:
         io.check_output_path(history, [features, labels, clean_labels], allowed=(".csv",))
     make_model(model, seed)  # a bad --model fails before any loading
-    ds = load(labels, None, features, classes, label_col, None, feature_prefix, False)
-    if ds.multi_label:
-        raise LabelError(f"{os.path.basename(labels)} holds multi-label data; evaluate does not take"
-                         " multi-label data yet")
+    ds = load(labels, None, features, classes, label_col, None, feature_prefix, False, quiet, None, label_sep)
+    if ds.multi_label:  # tags: labelcli.cli.review_tags
+        from labelcli.cli.review_tags import evaluate_tags
+
+        cmp = evaluate_tags(ds, clean_labels, label_col=label_col, sep=label_sep, test_features=test_features,
+                            test_labels=test_labels, test_fraction=test_fraction, test_label_col=test_label_col,
+                            against=against, model=model, folds=folds, seed=seed, feature_prefix=feature_prefix,
+                            quiet=quiet)
+        return _evaluated(cmp, history, [features, labels, clean_labels], quiet, as_json)
     k = len(ds.classes)
     clean, keep, weight = io.read_clean_labels(clean_labels, ds.labels, ds.classes, label_col,
                                                labels_name=labels)
@@ -350,8 +356,15 @@ def evaluate_cmd(
             cmp = evaluate.compare_cross_validated(ds.features, ds.labels, clean, folds=folds, **common,
                                                    against=against,
                                                    progress=lambda d, t: bar.update(task, completed=d))
+    _evaluated(cmp, history, [features, labels, clean_labels], quiet, as_json)
+
+
+def _evaluated(cmp, history, inputs, quiet: bool, as_json: bool) -> None:
+    """evaluate's output, both tasks: the --history row, the terminal table, the JSON."""
+    from labelcli.render import terminal
+
     if history is not None:
-        _append_history(history, cmp, [features, labels, clean_labels])
+        _append_history(history, cmp, inputs)
     terminal.evaluation(terminal.console(quiet), cmp)
     if as_json:
         print_json(cmp.to_dict())

@@ -112,3 +112,33 @@ def tag_tables(result, classes, sep: str):
                         "new_labels": [None if a == "drop" else v for a, v in zip(result.log_action, new)],
                         "reason": result.log_reason})
     return fixed, log
+
+
+def evaluate_tags(ds, clean_labels: str, *, label_col: str, sep: str, test_features, test_labels, test_fraction,
+                  test_label_col, against: str, model: str, folds: int, seed: int, feature_prefix, quiet: bool):
+    """`evaluate` on a multi-label dataset ``ds`` (options already checked by evaluate_cmd): the
+    TagComparison of labelcli.ml.evaluate_tags, in the setting the options choose."""
+    from labelcli import io
+    from labelcli.cli.options import load
+    from labelcli.ml import evaluate_tags as ev
+    from labelcli.render import terminal
+
+    clean, keep, weight = io.read_clean_tags(clean_labels, ds.labels, ds.classes, label_col, sep,
+                                             labels_name=ds.labels_path)
+    common = dict(class_names=ds.classes, keep=keep, weight=weight, model=model, seed=seed)
+    tcol = test_label_col or label_col
+
+    def trusted(path, feats):  # the test set's (or the held-out rows') trusted tags, in the same tag order
+        return load(path, None, feats, list(ds.classes), tcol, None, feature_prefix, False, quiet, True, sep)
+
+    if test_features is not None:
+        test = trusted(test_labels, test_features)
+        return ev.compare_tags_on_test_set(ds.features, ds.labels, clean, test.features, test.labels, **common)
+    if test_fraction is not None:
+        ref = None if test_labels is None else trusted(test_labels, None).labels
+        return ev.compare_tags_on_holdout(ds.features, ds.labels, clean, fraction=test_fraction, reference=ref,
+                                          against=against, **common)
+    with terminal.progress(quiet) as bar:
+        task = bar.add_task(f"cross-validating ({model}, one-vs-rest, original vs cleaned)", total=folds)
+        return ev.compare_tags_cross_validated(ds.features, ds.labels, clean, folds=folds, against=against,
+                                               progress=lambda d, t: bar.update(task, completed=d), **common)

@@ -45,7 +45,7 @@ from labelcli.io.memory import (
 )
 from labelcli.io.readers import csv_options, read_table
 from labelcli.io.review import (
-    append_changelog, earlier_changelog, read_clean_labels, read_fix_state, read_review_table, read_row_indices,
+    append_changelog, earlier_changelog, read_clean_labels, read_clean_tags, read_fix_state, read_review_table, read_row_indices,
 )
 from labelcli.io.writers import (
     all_or_nothing,
@@ -66,7 +66,7 @@ __all__ = [
     "CsvReader", "Dataset", "GalleryImages", "NotEnoughMemory", "NpyReader", "ParquetReader", "ProbsReader",
     "StreamSource", "available_memory", "check_class_pairs_fit", "check_fits_in_memory", "chunk_rows", "check_output_folder",
     "check_output_path", "csv_options", "default_max_memory", "display_name", "format_bytes", "needs_streaming",
-    "open_dataset", "read_fix_state", "earlier_changelog", "append_changelog", "open_probs", "parse_size", "plan_chunk_rows", "preview", "read_clean_labels",
+    "open_dataset", "read_fix_state", "earlier_changelog", "append_changelog", "read_clean_tags", "open_probs", "parse_size", "plan_chunk_rows", "preview", "read_clean_labels",
     "read_gallery_images", "read_labels", "read_review_table", "read_row_indices", "read_table", "short_reason",
     "stream_kind", "to_jsonable", "all_or_nothing", "same_file", "write_array", "write_bytes", "write_folder", "write_json",
     "write_stdout", "write_table",

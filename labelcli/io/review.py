@@ -144,3 +144,42 @@ def append_changelog(before, log, path: str):
         return [None if pd.isna(v) else v for v in before[col].tolist()] + log[col].tolist()
 
     return pd.DataFrame({c: pd.array(cells(c), dtype=log[c].dtype) for c in log.columns})
+
+
+def read_clean_tags(path: str, labels, classes, label_col: str = "label", sep: str = ",", *,
+                    labels_name: str = "labels"):
+    """Multi-label read_clean_labels: (N x K tags, keep, weight or None) aligned with ``labels``
+    (N x K): the table `fix` writes (labels, original_labels, keep, weight, index honoured), a
+    tags table (column ``label_col``) or a 2-D 0/1 .npy matrix (nothing dropped)."""
+    from labelcli.core.fixing import bool_cells
+    from labelcli.core.tagfix import tag_cells
+
+    n, k = labels.shape
+    src = read_table(path)
+    where = lambda r: f"{path} row {r} (0-based)"  # noqa: E731
+    if isinstance(src, np.ndarray):
+        if src.shape != (n, k) or src.dtype.kind not in "biuf" or not np.isin(src, (0, 1)).all():
+            raise LabelError(f"{path}: cleaned tags must be a {n} x {k} 0/1 matrix (like --labels), got {src.dtype}"
+                             f" with shape {src.shape}")
+        return src.astype(bool), np.ones(n, dtype=bool), None
+    if len(src) != n:
+        raise LabelError(f"{path}: {len(src)} rows but --labels has {n}; was it made from these labels?")
+    if "index" in src.columns:
+        order = np.argsort(src["index"].to_numpy(), kind="stable")
+        if not np.array_equal(src["index"].to_numpy()[order], np.arange(n)):
+            raise LabelError(f"{path}: column index is not the rows 0..{n - 1}; was it made from these labels?")
+        src = src.iloc[order].reset_index(drop=True)
+    col = "labels" if "labels" in src.columns else label_col if label_col in src.columns else None
+    if col is None:
+        raise LabelError(f"{path}: no column 'labels' or '{label_col}' (columns: {preview(list(src.columns))})")
+    tags = tag_cells(src[col].to_numpy(dtype=object), classes, sep, where)
+    keep = bool_cells(src["keep"].to_numpy(dtype=object), what="keep", where=where) if "keep" in src.columns \
+        else np.ones(n, dtype=bool)
+    weight = src["weight"].to_numpy(dtype=np.float64) if "weight" in src.columns else None
+    if "original_labels" in src.columns:
+        bad = np.flatnonzero((tag_cells(src["original_labels"].to_numpy(dtype=object), classes, sep, where)
+                              != labels).any(axis=1))
+        if bad.size:
+            raise LabelError(f"{where(int(bad[0]))}: original_labels differ from {labels_name}; was it made from"
+                             " these labels?")
+    return tags, keep, weight

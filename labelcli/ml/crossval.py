@@ -260,7 +260,7 @@ def cross_val_pred_probs(
     )
 
 
-def _multilabel_model(spec: str, seed: int):
+def multilabel_model(spec: str, seed: int):
     """Built-in models become one-vs-rest (one binary model per tag); an imported estimator is
     used as it is and must accept an N x K 0/1 target (scikit-learn's multi-output API)."""
     est = make_model(spec, seed)
@@ -271,7 +271,7 @@ def _multilabel_model(spec: str, seed: int):
     return est
 
 
-def _multilabel_fold_probs(est, spec: str, x_test: np.ndarray, k: int) -> np.ndarray:
+def multilabel_fold_probs(est, spec: str, x_test: np.ndarray, k: int) -> np.ndarray:
     """P(tag present) per tag: an N x K array (one-vs-rest) or a list of K N x 2 arrays (multi-output)."""
     proba = est.predict_proba(x_test)
     if isinstance(proba, list):
@@ -331,7 +331,7 @@ def cross_val_multilabel_pred_probs(
         warnings.simplefilter("ignore", ConvergenceWarning)
         for f in range(folds):
             train, test = np.flatnonzero(fold_id != f), np.flatnonzero(fold_id == f)
-            est = _multilabel_model(model, seed)
+            est = multilabel_model(model, seed)
             try:
                 est.fit(x[train], y[train].astype(np.int64))
             except LabelError:
@@ -341,7 +341,7 @@ def cross_val_multilabel_pred_probs(
                     f"model '{model}' failed to fit fold {f + 1} of {folds} ({type(exc).__name__}: "
                     f"{str(exc).splitlines()[0] if str(exc) else 'no details'})"
                 ) from None
-            p = _multilabel_fold_probs(est, model, x[test], k)
+            p = multilabel_fold_probs(est, model, x[test], k)
             pred_probs[test] = p
             fold_acc.append(float(np.mean((p >= 0.5) == y[test])))
             if progress is not None:

@@ -331,8 +331,18 @@ def evaluation(con, cmp) -> None:
     for c in ("metric", "original", "cleaned", "change"):
         table.add_column(c, justify="left" if c == "metric" else "right")
     diff = cmp.difference()
-    for m, label in (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("auroc", "AUROC (one-vs-rest)")):
+    fmt = (lambda v: "-" if v is None else f"{v:.4f}")
+    for m, label in EVALUATION_ROWS["multi-label" if hasattr(cmp, "class_names") else "multi-class"]:
         a, b, d = getattr(cmp.original, m), getattr(cmp.cleaned, m), diff[m]
-        fmt = (lambda v: "-" if v is None else f"{v:.4f}")
         table.add_row(label, fmt(a), fmt(b), "-" if d is None else f"{d:+.4f}")
+    for c, name in enumerate(getattr(cmp, "class_names", ())):  # multi-label: AP of each tag
+        a, b = cmp.original.ap_per_tag[c], cmp.cleaned.ap_per_tag[c]
+        table.add_row(f"AP {name}", fmt(a), fmt(b), "-" if a is None or b is None else f"{b - a:+.4f}")
     con.print(table)
+
+
+EVALUATION_ROWS = {  # (metric, shown as) of labelcli.ml.evaluate.Scores and labelcli.ml.evaluate_tags.TagScores
+    "multi-class": (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("auroc", "AUROC (one-vs-rest)")),
+    "multi-label": (("accuracy", "subset accuracy"), ("micro_f1", "micro-F1"), ("macro_f1", "macro-F1"),
+                    ("micro_ap", "AP (micro)"), ("macro_ap", "AP (macro over tags)"), ("auroc", "AUROC (macro over tags)")),
+}

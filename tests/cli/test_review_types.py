@@ -81,15 +81,6 @@ def test_fix_auto_on_multilabel_drops_or_relabels_to_the_suggested_tags(tmp_path
     assert code == 2 and "no column 'action'" in err  # an issues table is not yet a decisions table
 
 
-def test_evaluate_refuses_multilabel_in_one_clear_line(tmp_path):
-    from tests.conftest import run_cli
-
-    ml = ["-l", SAMPLE / "digits_multilabel.parquet", "--label-col", "tags"]
-    code, _, err = run_cli("evaluate", *ml, "-x", SAMPLE / "digits_features.npy",
-                           "--clean-labels", SAMPLE / "digits_multilabel.parquet")
-    assert code == 2 and "multi-label" in err and "not take" in err
-
-
 def test_multilabel_tags_are_list_columns_in_parquet_and_joined_in_csv(tmp_path):
     pq_ml = SAMPLE / "digits_multilabel.parquet"
     ml = ["-l", pq_ml, "--label-col", "tags", "-p", pq_ml, "--prob-prefix", "prob_", "-q"]
