@@ -44,6 +44,40 @@ def truth_mask(truth, given=None, *, name: str = "truth") -> np.ndarray:
     return g.astype(str) != t.astype(str)
 
 
+def tag_truth_mask(truth, given=None, *, sep: str = ",", name: str = "truth") -> np.ndarray:
+    """Multi-label: bool per example from truth as 0/1 or bool errors, or as true tag sets (a list
+    of tag names, or names joined by ``sep``, per example) compared as sets with ``given`` (the
+    table's given_labels, in row order)."""
+    t = np.asarray(truth) if not isinstance(truth, np.ndarray) else truth
+    if t.ndim == 2 and t.shape[1] == 1:
+        t = t[:, 0]
+    if t.ndim != 1:
+        raise LabelError(f"{name}: need one value per example, got shape {t.shape}: true errors (0/1 or bool; from a"
+                         " per-tag error matrix, whether any tag is wrong) or true tag sets (a column of tag names)")
+    if t.dtype.kind in "biuf":
+        return truth_mask(t, None, name=name)
+    if given is None:
+        raise LabelError(f"{name}: these look like true tag sets; the `issues` table must then list every example"
+                         " with its given_labels (write it with --all, or use the score table)")
+    if len(given) != len(t):
+        raise LabelError(f"{name}: {len(t)} true tag sets but the table gives tags for {len(given)} examples")
+    return np.array([a != b for a, b in zip(_tag_sets(given, sep), _tag_sets(t, sep))], dtype=bool)
+
+
+def _tag_sets(cells, sep: str) -> list:
+    """Each cell's tags as a frozenset of names (a list / array of names, or names joined by sep)."""
+    out = []
+    for v in cells:  # (the benchmark's own rows; a set per example)
+        if v is None or (isinstance(v, float) and v != v):
+            names = []
+        elif isinstance(v, str):
+            names = v.split(sep)
+        else:
+            names = list(v)
+        out.append(frozenset(str(x).strip() for x in names if str(x).strip()))
+    return out
+
+
 def _labels_like(given) -> bool:
     g = np.asarray(given)
     return not (g.dtype.kind in "iub" and np.isin(g, (0, 1)).all())
