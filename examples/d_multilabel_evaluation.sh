@@ -21,17 +21,14 @@ ml=(--labels "$data/digits_multilabel.parquet" --label-col tags
 # 2. The flagged rows with their suspect tags ('+tag' probably missing, '-tag' probably extra).
 "$labelcli" find-issues "${ml[@]}" --out "$out/d_issues.csv" --quiet
 
-# 3. AP and AP@T of the scores against the planted errors.
-# TODO(benchmark): replace with `labelcli benchmark --issues "$out/d_scores.csv" --truth "$data/digits_tag_is_error.npy"`.
-"${PYTHON:-$here/.venv/bin/python}" - "$out" "$data" <<'PY'
-import sys, numpy as np, pandas as pd
-from sklearn.metrics import average_precision_score
-out, data = sys.argv[1], sys.argv[2]
-s = pd.read_csv(f"{out}/d_scores.csv").sort_values("index")["label_score"].to_numpy()
-err = np.load(f"{data}/digits_tag_is_error.npy").astype(bool).reshape(len(s), -1).any(axis=1)
-t = int(err.sum()); hit = err[np.argsort(s, kind="stable")[:t]]
-ap_t = float((np.cumsum(hit) / np.arange(1, t + 1) * hit).sum() / t)
-print(f"AP {average_precision_score(err, -s):.3f}   AP@T (T={t}) {ap_t:.3f}   precision@T {hit.mean():.3f}")
-issues = pd.read_csv(f"{out}/d_issues.csv")
-print(f"{len(issues)} flagged; suspect tags of the first 5:", issues["suspect_tags"].head(5).tolist())
-PY
+# 3. AP and AP@T of the scores against the planted errors (any tag wrong = an error), then the
+#    precision and recall of the flagged rows. The truth could also be the true tag sets (a column
+#    of tag names, compared as sets with given_labels).
+"$labelcli" benchmark --issues "$out/d_scores.csv" --truth "$data/digits_tag_is_error.npy" \
+    --out "$out/d_benchmark.json" --plot "$out/d_pr_curve.png"
+"$labelcli" benchmark --issues "$out/d_issues.csv" --truth "$data/digits_tag_is_error.npy"
+
+# 4. The HTML report: suspect tags per example (table and image gallery), the estimated noise per
+#    tag and the tag pairs most often confused.
+"$labelcli" report "${ml[@]}" --images "$data/digits_images.npy" --out "$out/d_report" --quiet
+echo "report: $out/d_report/index.html"

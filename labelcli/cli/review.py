@@ -37,8 +37,8 @@ def report_cmd(
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
-    normalize: Normalize = False, compat: Compat = None, quiet: Quiet = False, format: Format = "text",
-    debug: Debug = False,
+    normalize: Normalize = False, compat: Compat = None, label_sep: LabelSep = ",", quiet: Quiet = False,
+    format: Format = "text", debug: Debug = False,
 ) -> None:
     """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery).
     Multi-label: suspect tags per example, noise per tag and the tag pairs most often confused."""
@@ -51,7 +51,7 @@ def report_cmd(
         raise LabelError(f"--top must be at least 1, got {top}")
     plots.require_matplotlib()  # fail now, not after the work
     io.check_output_folder(out, [labels, pred_probs, images], names=html.REPORT_FILES)
-    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize)
+    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize, quiet, None, label_sep)
     result = tasks.report(ds, how)
     summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
