@@ -185,7 +185,7 @@ def label_issues(ds, preds: Predictions, detection: Detection, progress: Tick | 
     _check_multiclass(ds)
     profile = defaults(detection.compat)
     plan = engine.Plan(profile.filter_by if detection.filter_by is None else detection.filter_by,
-                       profile.rank_by if detection.rank_by is None else detection.rank_by)
+                       profile.rank_by if detection.rank_by is None else detection.rank_by, ties=profile.ties)
     plan.check(ds.num_classes)
     source, run = _source_and_run(ds, preds, progress)
     return engine.find_label_issues(ds.labels, source, plan, run)
