@@ -12,7 +12,7 @@ from labelcli.core import validate as v
 from labelcli.core.latent import round_preserving_row_totals
 from labelcli.core.scan import count_issues
 from labelcli.core.scores import METHODS
-from labelcli.core.select import cut_is_tied, first_n, first_n_by_key, first_n_by_key_columns, first_n_by_key_rows, lowest_mask
+from labelcli.core.select import first_n, first_n_by_key, first_n_by_key_columns, first_n_by_key_rows, lowest_mask
 
 FILTERS = (
     "low_posterior",
@@ -109,20 +109,31 @@ def margin_picks(own: np.ndarray, sub: np.ndarray, cols: np.ndarray, counts: np.
 def numpy_tie_picks(own, sub, cols, counts, cell_i, pos):
     """cleanlab picks a cell's rows as np.argsort(-margin)[:count] over the class's rows, so equal
     margins at the cut go where numpy's unstable sort puts them: the cells whose cut is tied are
-    picked again that way, on the very array cleanlab sorts (-(p[j] - p[k]))."""
-    order = np.argsort(cell_i, kind="stable")
-    cell_i, pos = cell_i[order], pos[order]
-    bounds = np.searchsorted(cell_i, np.arange(len(cols) + 1))
-    out_c, out_p = [], []
-    for i in np.flatnonzero(counts > 0):  # a loop over cells
-        picked = pos[bounds[i] : bounds[i + 1]]
-        if cut_is_tied(own - sub[:, cols[i]], picked):
-            picked = np.sort(np.argsort(-(sub[:, cols[i]] - own))[: counts[i]])
+    picked again that way, on the very array cleanlab sorts (-(p[j] - p[k])). Finding them costs
+    one row-major pass over the class's rows (every cell at once, a block of rows at a time)."""
+    active = np.flatnonzero(counts > 0)
+    if not len(active) or not len(pos):
+        return cell_i, pos
+    cut = np.full(len(cols), -np.inf)  # each cell's largest picked key
+    np.maximum.at(cut, cell_i, own[pos] - sub[pos, cols[cell_i]])
+    at_or_below = np.zeros(len(cols), dtype=np.int64)
+    step = max(1, TIE_BLOCK_VALUES // len(active))
+    for s in range(0, len(own), step):  # a loop over row blocks
+        block = own[s : s + step, None] - sub[s : s + step][:, cols[active]]
+        at_or_below[active] += np.count_nonzero(block <= cut[active], axis=0)
+    tied = active[at_or_below[active] > counts[active]]
+    if not len(tied):
+        return cell_i, pos
+    keep = ~np.isin(cell_i, tied)
+    out_c, out_p = [cell_i[keep]], [pos[keep]]
+    for i in tied:  # a loop over the (few) tied cells
+        picked = np.sort(np.argsort(-(sub[:, cols[i]] - own))[: counts[i]])
         out_c.append(np.full(len(picked), i))
         out_p.append(picked)
-    if not out_c:
-        return cell_i, pos
     return np.concatenate(out_c), np.concatenate(out_p)
+
+
+TIE_BLOCK_VALUES = 1 << 20  # keys computed at a time when looking for tied cuts
 
 
 def _stable_margin_picks(own, sub, cols, counts):
