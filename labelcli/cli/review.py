@@ -18,6 +18,7 @@ from labelcli.cli.options import (
     Quiet, Seed, check_format, choice, detection, load, print_json,
     DupThreshold, Features, K, Metric, OutlierThreshold, SavePredProbs, steps_for,
 )
+from labelcli.cli.report_features import feature_part
 from labelcli.errors import LabelError
 
 GALLERY_MAX = 128  # thumbnails at most, whatever --top says
@@ -34,7 +35,7 @@ def report_cmd(
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
     allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
-    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *).")] = 32,
+    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *); with --features also the most outlying examples and the closest duplicate pairs (at most 16).")] = 32,
     history: Annotated[Optional[str], typer.Option("--history", help="An 'evaluate --history' CSV: adds a plot of accuracy, macro-F1 and AUROC per cleaning round.")] = None,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
@@ -52,7 +53,6 @@ def report_cmd(
     how = detection(filter_by, rank_by, compat, None, 0.8, 0.1)
     if top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
-    io.check_pred_probs_source(pred_probs, features)
     plots.require_matplotlib()  # fail now, not after the work
     srcs = [labels, pred_probs, features, images]
     io.check_output_folder(out, srcs, names=html.REPORT_FILES + html_features.REPORT_FILES)
@@ -80,12 +80,9 @@ def report_cmd(
     sections, mark = html.label_issue_sections(summary, issues, ds.labels, result.predictions.array,
                                                top=top, gallery_png=gallery)
     facts = html.label_issue_facts(summary, issues)
-    feats = None
-    if result.features is not None:  # report --features: outliers and near duplicates (+ their images)
-        from labelcli.cli.report_features import feature_part
-
-        feats = feature_part(result.features, ds, top=min(top, GALLERY_MAX), images=images, image_col=image_col,
-                             allow_outside=allow_outside_images)
+    feats = None if result.features is None else feature_part(  # --features: outliers, near duplicates (+ images)
+        result.features, ds, top=min(top, GALLERY_MAX), images=images, image_col=image_col, allow_outside=allow_outside_images)
+    if feats is not None:
         sections, facts, image_files = sections + feats.sections, facts + feats.facts, image_files + feats.image_files
     if history is not None:
         sections.append(_history_section(history))
