@@ -37,7 +37,7 @@ def crossval(
     ds = load(labels, None, features, classes, label_col, None, feature_prefix, False, quiet, multi_label, label_sep)
     with terminal.steps(quiet) as tick:
         cv = tasks.cross_validate(ds, tasks.CrossValidation(model, folds, seed), tick)
-    io.write_array(cv.pred_probs, out, columns=list(ds.classes), inputs=[features, labels])
+    io.write_pred_probs(cv.pred_probs, out, ds.classes, inputs=[features, labels])
     terminal.crossval(terminal.console(quiet), model=model, folds=folds, accuracy=cv.accuracy,
                       fold_accuracies=cv.fold_accuracies, out=out)
     if as_json:

@@ -206,3 +206,18 @@ def test_report_folder_failure_leaves_no_saved_pred_probs(data, tmp_path, monkey
     assert not (tmp_path / "p.npy").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name != "rep"] == []
     assert not (tmp_path / "rep").exists() or list((tmp_path / "rep").iterdir()) == []
+
+
+@pytest.mark.parametrize("task", ["find_issues", "score", "health", "report"])
+def test_every_task_cross_validates_once_through_the_one_place(data, monkeypatch, task):
+    """tasks.predictions decides given vs cross-validated; each task fits the folds once (report
+    used to ask twice: for the issues and again for the health summary)."""
+    from labelcli import tasks
+
+    calls = []
+    real = tasks.cross_validate
+    monkeypatch.setattr(tasks, "cross_validate", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    ds = lio.open_dataset(str(data / "y.npy"), None, str(data / "x.npy"))
+    result = getattr(tasks, task)(ds, crossval=tasks.CrossValidation(folds=3, seed=7))
+    assert len(calls) == 1
+    np.testing.assert_array_equal(result.predictions.array, np.load(data / "p.npy"))
