@@ -14,7 +14,7 @@ from labelcli.cli.options import (
     Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, SavePredProbs, add_ids, engine_choice, executor_for,
     partitioned,
     check_format, check_top, class_index, detection, load, memory_budget, print_json,
-    read_excluded, steps_for,
+    read_excluded, steps_for, cv_accuracy,
 )
 from labelcli.errors import ExitCode, LabelError
 
@@ -200,7 +200,7 @@ def score(
         terminal.pred_probs_source(terminal.console(), result.predictions, save_pred_probs)
     if as_json:
         print_json({"num_examples": len(table), "method": result.method, "mean_score": float(result.scores.mean()),
-                    "cv_accuracy": result.predictions.cv_accuracy, "lowest": tables.records(lowest.head(20))})
+                    **cv_accuracy(result.predictions), "lowest": tables.records(lowest.head(20))})
 
 
 def _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,

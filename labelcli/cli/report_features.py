@@ -45,7 +45,10 @@ def feature_part(feats, ds, *, top: int, images: str | None = None, image_col: s
 
     skip = ds.skip
     out_rows = hf.most_outlying(feats, top, skip)
-    picked = hf.closest_pairs(feats, top, skip)
+    a, b = feats.duplicates.pairs[:, 0], feats.duplicates.pairs[:, 1]
+    differ = ds.labels[a] != ds.labels[b]
+    differ = differ.any(axis=1) if differ.ndim == 2 else differ  # (multi-label: any tag)
+    picked = hf.closest_pairs(feats, top, skip, differ)
     pair_rows = feats.duplicates.pairs[picked].reshape(-1)
     out_text, pair_flat = row_labels(ds, out_rows), row_labels(ds, pair_rows)
     pair_text = list(zip(pair_flat[0::2], pair_flat[1::2]))

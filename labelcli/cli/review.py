@@ -16,7 +16,7 @@ from labelcli.cli.options import (
     Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, LabelSep, Model, Normalize, PredProbs,
     ProbPrefix,
     Quiet, Seed, check_format, choice, detection, load, print_json,
-    DupThreshold, Features, K, Metric, OutlierThreshold, SavePredProbs, steps_for,
+    DupThreshold, Features, K, Metric, OutlierThreshold, SavePredProbs, cv_accuracy, steps_for,
 )
 from labelcli.cli.report_features import feature_part
 from labelcli.errors import LabelError
@@ -99,7 +99,7 @@ def report_cmd(
         print_json({"out": out, "files": written, "num_examples": summary.num_examples,
                     "num_issues": issues.num_issues, "health_score": summary.health_score,
                     "estimated_noise_rate": summary.noise_rate, "marked_score": mark,
-                    "cv_accuracy": result.predictions.cv_accuracy,
+                    **cv_accuracy(result.predictions),
                     **({"features": feats.doc} if feats is not None else {})})
 
 

@@ -23,14 +23,16 @@ def most_outlying(feats, top: int, skip=None) -> np.ndarray:
     return rows[order[:top]].astype(np.int64)
 
 
-def closest_pairs(feats, top: int, skip=None) -> np.ndarray:
-    """Positions in ``feats.duplicates.pairs`` of the `top` closest near-duplicate pairs (ties: in
-    row order), pairs with a row in ``skip`` left out."""
+def closest_pairs(feats, top: int, skip=None, differ=None) -> np.ndarray:
+    """Positions in ``feats.duplicates.pairs`` of the `top` closest near-duplicate pairs, pairs with
+    a row in ``skip`` left out. Ties (e.g. exact copies, distance 0): pairs whose labels differ
+    (``differ``, one bool per pair) first, then row order."""
     dup = feats.duplicates
     keep = np.arange(len(dup.pairs))
     if skip is not None and len(keep):
         keep = keep[~(skip[dup.pairs[:, 0]] | skip[dup.pairs[:, 1]])]
-    order = np.argsort(dup.pair_distance[keep], kind="stable")
+    same = np.ones(len(keep), dtype=bool) if differ is None else ~np.asarray(differ, dtype=bool)[keep]
+    order = np.lexsort((keep, same, dup.pair_distance[keep]))
     return keep[order[:min(top, MAX_PAIRS)]].astype(np.int64)
 
 

@@ -106,6 +106,9 @@ def test_without_images_tables_only_and_top_limits_rows(planted, tmp_path):
     doc = json.loads(r.stdout)
     assert "outliers.png" not in os.listdir(tmp_path / "rep") and "duplicates.png" not in os.listdir(tmp_path / "rep")
     assert len(doc["features"]["most_outlying"]) == 3 and len(doc["features"]["closest_pairs"]) == 3
+    # All copies are at distance 0: the three whose labels differ come first.
+    conflicting = {(min(s, c), max(s, c)) for s, c in zip(planted["src"][5:], planted["copies"][5:])}
+    assert {(r["index_a"], r["index_b"]) for r in doc["features"]["closest_pairs"]} == conflicting
     assert doc["features"]["k"] == 5
     page = (tmp_path / "rep" / "index.html").read_text()
     assert 'id="outliers"' in page and 'id="duplicates"' in page
@@ -167,3 +170,15 @@ def test_rows_dropped_by_a_fix_are_not_listed():
     assert all(40 not in (r["index_a"], r["index_b"]) for r in part.doc["closest_pairs"])
     full = feature_part(feats, SimpleNamespace(labels=y, classes=("a", "b", "c"), skip=None), top=10)
     assert full.doc["most_outlying"][0]["index"] == 5 and full.doc["closest_pairs"][0]["index_b"] == 40
+
+
+def test_no_duplicates_no_pairs():
+    """Features without any pair within the radius: the section says none were found."""
+    from labelcli.cli.report_features import feature_part
+    from labelcli.core.featurecheck import check_features
+
+    x = np.random.default_rng(2).normal(size=(50, 6))
+    y = np.arange(50) % 2
+    part = feature_part(check_features(x, y, 2, k=5), SimpleNamespace(labels=y, classes=("a", "b"), skip=None), top=4)
+    assert part.doc["closest_pairs"] == [] and len(part.doc["most_outlying"]) == 4
+    assert "none were found" in part.sections[1].blocks[0].text
