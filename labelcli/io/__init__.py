@@ -7,7 +7,8 @@ Importing it loads numpy only; pandas and pyarrow are imported by the functions 
 Modules: formats (suffixes, message helpers), memory (budgets, byte counts), readers (.npy / CSV
 / Parquet / stdin), chunks (pred_probs larger than memory), columns, labels, classes, tags (what
 the columns mean), dataset (open_dataset), images (the report's gallery), review (reviewed rows,
-decisions, cleaned labels), writers and textwriters (output).
+decisions, cleaned labels), predprobs (--save-pred-probs: checked up front, written with the
+run's other outputs), writers and textwriters (output).
 """
 from labelcli.io.chunks import (
     CsvReader,
