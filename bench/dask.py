@@ -202,7 +202,7 @@ def main():
     a = ap.parse_args()
     sets = [(10_000_000, 10), (1_000_000, 100)] if not a.quick else [(200_000, 10), (50_000, 100)]
     knn_shape = (200_000, 128) if not a.quick else (20_000, 32)
-    filters = [("low_adjusted_margin", "adjusted_margin"), ("prune_by_noise_rate", "self_confidence")]
+    filters = [("low_posterior", "posterior"), ("prune_by_noise_rate", "self_confidence")]
     results = {"passes": [], "knn_shape": knn_shape}
     saved = WORK / "passes.json"
     if a.knn_only:

@@ -185,7 +185,7 @@ def label_issues(ds, preds: Predictions, detection: Detection, progress: Tick | 
     _check_multiclass(ds)
     profile = defaults(detection.compat)
     plan = engine.Plan(profile.filter_by if detection.filter_by is None else detection.filter_by,
-                       profile.rank_by if detection.rank_by is None else detection.rank_by)
+                       profile.rank_by if detection.rank_by is None else detection.rank_by, ties=profile.ties)
     plan.check(ds.num_classes)
     source, run = _source_and_run(ds, preds, progress)
     return engine.find_label_issues(ds.labels, source, plan, run)
@@ -238,15 +238,18 @@ class ScoresResult:
     scores: np.ndarray
     predicted: np.ndarray  # argmax class; multi-label: (N, K) bool tags with p >= 0.5
     method: str
+    predictions: Predictions | None = None
 
 
-def score(ds, detection: Detection = Detection(), progress: Tick | None = None) -> ScoresResult:
-    """score: label quality scores of every example."""
+def score(ds, detection: Detection = Detection(), progress: Tick | None = None, *,
+          crossval: CrossValidation | None = None, executor=None) -> ScoresResult:
+    """score: label quality scores of every example (without pred_probs: cross-validated from the
+    features, as find-issues does)."""
     from labelcli.core.defaults import defaults
 
     check_detection(detection, ds.multi_label, "method")
     profile = defaults(detection.compat)
-    preds = predictions(ds, None, progress)
+    preds = predictions(ds, crossval, progress, executor)
     if ds.multi_label:
         from labelcli.core import multilabel
 
@@ -254,13 +257,13 @@ def score(ds, detection: Detection = Detection(), progress: Tick | None = None) 
         scores = multilabel.label_quality_scores(ds.labels, preds.array, method=method,
                                                  aggregation=detection.aggregation, alpha=detection.alpha,
                                                  temperature=detection.temperature, compat=detection.compat)
-        return ScoresResult(scores, preds.array >= multilabel.PREDICT_THRESHOLD, method)
+        return ScoresResult(scores, preds.array >= multilabel.PREDICT_THRESHOLD, method, preds)
     from labelcli.core import engine
 
     method = profile.rank_by if detection.rank_by is None else detection.rank_by
     source, run = _source_and_run(ds, preds, progress)
     scores, predicted = engine.label_quality_scores(ds.labels, source, method, detection.adjust_pred_probs, run)
-    return ScoresResult(scores, predicted, method)
+    return ScoresResult(scores, predicted, method, preds)
 
 
 @dataclass(frozen=True, eq=False)
@@ -303,6 +306,7 @@ class HealthResult:
 
     summary: object
     features: object | None
+    predictions: Predictions | None = None
 
 
 def health(ds, detection: Detection = Detection(), *, top_pairs: int = 20, features: FeatureChecks | None = None,
@@ -311,23 +315,28 @@ def health(ds, detection: Detection = Detection(), *, top_pairs: int = 20, featu
     cross-validated from the features, as find-issues does)."""
     check_detection(detection, ds.multi_label)
     preds = predictions(ds, crossval, progress, executor)
+    summary = health_summary(ds, preds, detection, top_pairs=top_pairs, progress=progress)
+    feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
+        if ds.features is not None else None
+    return HealthResult(summary, feats, preds)
+
+
+def health_summary(ds, preds: Predictions, detection: Detection = Detection(), *, top_pairs: int = 20,
+                   progress: Tick | None = None):
+    """The health summary (HealthSummary or MultiLabelHealth) of the dataset with these pred_probs."""
     if ds.multi_label:
         from labelcli.core import multilabel
 
-        summary = multilabel.health_summary(ds.labels, preds.array, class_names=ds.classes, top_pairs=top_pairs,
-                                            compat=detection.compat)
-    else:
-        from labelcli.core import engine
-        from labelcli.core.health import summary_from_scan
+        return multilabel.health_summary(ds.labels, preds.array, class_names=ds.classes, top_pairs=top_pairs,
+                                         compat=detection.compat)
+    from labelcli.core import engine
+    from labelcli.core.health import summary_from_scan
 
-        _check_multiclass(ds)
-        source, run = _source_and_run(ds, preds, progress)
-        classes, scan = engine.confident_scan(ds.labels, source, run)
-        summary = summary_from_scan(classes.labels, classes.self_conf, scan, ds.num_classes,
-                                    class_names=ds.classes, top_pairs=top_pairs)
-    feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
-        if ds.features is not None else None
-    return HealthResult(summary, feats)
+    _check_multiclass(ds)
+    source, run = _source_and_run(ds, preds, progress)
+    classes, scan = engine.confident_scan(ds.labels, source, run)
+    return summary_from_scan(classes.labels, classes.self_conf, scan, ds.num_classes,
+                             class_names=ds.classes, top_pairs=top_pairs)
 
 
 def health_gates(result: HealthResult, *, fail_above=None, fail_above_outliers=None, fail_above_duplicates=None,
@@ -357,19 +366,27 @@ def health_gates(result: HealthResult, *, fail_above=None, fail_above_outliers=N
 
 @dataclass(frozen=True, eq=False)
 class ReportResult:
-    """report: the health summary and the label issues of one dataset."""
+    """report: the health summary and the label issues of one dataset, from the same pred_probs;
+    with features also the feature checks (outliers, near duplicates), from the same kNN graph
+    find-issues uses."""
 
     summary: object
     issues: object
     predictions: Predictions
+    features: object | None = None
 
 
-def report(ds, detection: Detection = Detection(), progress: Tick | None = None) -> ReportResult:
-    """The numbers behind the HTML report: health and label issues from the same pred_probs
+def report(ds, detection: Detection = Detection(), progress: Tick | None = None, *,
+           crossval: CrossValidation | None = None, features: FeatureChecks | None = None,
+           executor=None) -> ReportResult:
+    """The numbers behind the HTML report: health and label issues from the same pred_probs (given,
+    or cross-validated from the features once), and the feature checks when features are given
     (multi-label: MultiLabelHealth and MultiLabelIssues, the health and find-issues figures)."""
-    preds = predictions(ds, None, progress)
+    preds = predictions(ds, crossval, progress, executor)
     if preds.chunks is not None:
         raise LabelError("the HTML report needs pred_probs in memory; raise the `max_memory` option")
     issues = label_issues(ds, preds, detection, progress)
-    summary = health(ds, Detection(compat=detection.compat), progress=progress).summary
-    return ReportResult(summary, issues, preds)
+    summary = health_summary(ds, preds, Detection(compat=detection.compat), progress=progress)
+    feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
+        if ds.features is not None else None
+    return ReportResult(summary, issues, preds, feats)

@@ -7,9 +7,11 @@ left unset take cleanlab 2.9's defaults; labelcli's own defaults are tested in t
 
 Intended, documented differences (each has its own named test below, nothing is hidden):
 1. Ties. cleanlab orders with an unstable np.argsort (ranking flagged rows, the top-n rows of each
-   noise cell, the lowest scores); labelcli breaks ties by row order. On inputs without exact ties
-   the results must be identical; on tied inputs they may differ only among tied rows
-   (`test_tied_*`).
+   noise cell, the lowest scores). compat="cleanlab" reproduces it: where equal keys decide (a cut
+   inside a run of equal keys, equal scores in a ranking) it calls np.argsort on the very array
+   cleanlab sorts, so tied inputs give cleanlab's rows too (`test_tied_*`); labelcli's own rule
+   (no compat) breaks ties by row order. Out-of-core and --engine dask runs, which never hold a
+   whole class at once, keep the row-order rule under compat as well.
 2. Overlapping class pairs with equal joint mass are compared as sets, not by order
    (`test_health_summary_pairs`).
 3. Compute dtype: labelcli computes in the input dtype (float16 is promoted to float32); random

@@ -2,8 +2,9 @@
 random problems (tests/problems.py).
 
 Intended, documented differences from cleanlab (each pinned by a named test):
-1. Ties. cleanlab ranks with an unstable np.argsort; labelcli keeps row order among equal scores.
-   Rankings are compared exactly when the ranked scores are distinct, else up to tied groups.
+1. Ties. cleanlab ranks with an unstable np.argsort; compat="cleanlab" reproduces its order (it
+   sorts the same array with the same np.argsort), labelcli's own rule keeps row order among equal
+   scores. Rankings are compared exactly.
 2. low_self_confidence / low_normalized_margin with return_indices_ranked_by: cleanlab pairs the
    flagged rows in score order with their scores in row order, so its "ranking" is scrambled
    (`test_low_filters_cleanlab_ranking_is_scrambled`); labelcli ranks by score. Masks are equal.
@@ -92,16 +93,9 @@ OPTIONS = {
 
 
 def _assert_same_ranking(got: np.ndarray, want: np.ndarray, scores: np.ndarray, what: str) -> None:
-    """Identical when the ranked scores are distinct, else equal up to order inside tied groups
-    (ours keeps row order there)."""
-    got, want = np.asarray(got), np.asarray(want)
-    if len(np.unique(scores[want])) == len(want):
-        np.testing.assert_array_equal(got, want, err_msg=what)
-        return
-    assert sorted(got.tolist()) == sorted(want.tolist()), what
+    """Identical, tied scores included (compat="cleanlab" orders ties as cleanlab's sort does)."""
+    np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=what)
     np.testing.assert_array_equal(scores[got], scores[want], err_msg=what)
-    tied_next = scores[got][1:] == scores[got][:-1]
-    assert np.all(np.diff(got)[tied_next] > 0), what
 
 
 # --- conformance: masks, rankings, options ------------------------------------------------------

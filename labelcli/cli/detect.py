@@ -14,7 +14,7 @@ from labelcli.cli.options import (
     Quiet, Seed, Temperature, Engine, Scheduler, Workers, IdCol, SavePredProbs, add_ids, engine_choice, executor_for,
     partitioned,
     check_format, check_top, class_index, detection, load, memory_budget, print_json,
-    read_excluded, steps_for,
+    read_excluded, steps_for, cv_accuracy,
 )
 from labelcli.errors import ExitCode, LabelError
 
@@ -37,7 +37,7 @@ def crossval(
     ds = load(labels, None, features, classes, label_col, None, feature_prefix, False, quiet, multi_label, label_sep)
     with terminal.steps(quiet) as tick:
         cv = tasks.cross_validate(ds, tasks.CrossValidation(model, folds, seed), tick)
-    io.write_array(cv.pred_probs, out, columns=list(ds.classes), inputs=[features, labels])
+    io.write_pred_probs(cv.pred_probs, out, ds.classes, inputs=[features, labels])
     terminal.crossval(terminal.console(quiet), model=model, folds=folds, accuracy=cv.accuracy,
                       fold_accuracies=cv.fold_accuracies, out=out)
     if as_json:
@@ -73,8 +73,7 @@ def find_issues(
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
     how = detection(filter_by, rank_by, compat, aggregation, alpha, temperature)
-    if pred_probs is None and features is None:
-        raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
+    io.check_pred_probs_source(pred_probs, features)
     check_top(top)
     cluster = engine_choice(engine, scheduler, workers, id_col)
     if cluster is not None and partitioned(labels, pred_probs):
@@ -91,8 +90,8 @@ def find_issues(
                                     quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues)
     if out is not None:
         io.check_output_path(out, [labels, pred_probs, features, *(exclude or [])], allowed=io.TABLE_OUT)
-    if save_pred_probs is not None:
-        io.check_output_path(save_pred_probs, [labels, pred_probs, features, out, *(exclude or [])], allowed=io.ARRAY_OUT)
+    io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=[labels, *(exclude or [])], outputs=[out],
+                               stdout_taken=out == "-" or as_json)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
               quiet, multi_label, label_sep, None if save_pred_probs else budget)
     only = None
@@ -115,11 +114,12 @@ def find_issues(
         if out is not None:
             io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=srcs)
         if save_pred_probs is not None:
-            io.write_array(found.predictions.array, save_pred_probs, columns=list(ds.classes), inputs=srcs)
+            io.write_pred_probs(found.predictions.array, save_pred_probs, ds.classes, inputs=srcs)
     if not quiet:  # (--quiet: nothing to render, so the report's tables are not made)
         terminal.found_issues(terminal.console(), found, table, ds, top=top, only=only,
                               scope=tables.review_scope(exclude, only_class, ds.num_skipped), out=out,
                               batch=batch)
+        terminal.pred_probs_source(terminal.console(), None, save_pred_probs)
     if as_json:
         print_json(tables.found_issues_json(found, table, ds, top=top, only=only))
     issues = found.issues
@@ -132,17 +132,17 @@ def score(
     labels: Labels, pred_probs: PredProbs = None,
     method: Annotated[Optional[str], typer.Option("--method", help="posterior (default; multi-label: self_confidence), self_confidence (cleanlab's default), adjusted_margin, normalized_margin, confidence_weighted_entropy; or importance (with --features): a review list, most important first.", show_default=False)] = None,
     adjust: Annotated[bool, typer.Option("--adjust-pred-probs", help="Subtract per-class thresholds before scoring.")] = False,
-    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D (for --method importance).")] = None,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: cross-validated into pred_probs when --pred-probs is absent (as find-issues does); --method importance ranks by them.")] = None,
     only_class: Annotated[Optional[str], typer.Option("--class", help="--method importance: only examples given this class.")] = None,
     top: Annotated[Optional[int], typer.Option("--top", help="--method importance: length of the review list (default 50).")] = None,
     exclude: Annotated[Optional[List[str]], typer.Option("--exclude", help="--method importance: skip rows already reviewed (a table with an 'index' column or a .npy of row indices; repeat for the union).")] = None,
     out: Out = None, classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     feature_prefix: FeaturePrefix = None, normalize: Normalize = False, multi_label: MultiLabel = None,
-    label_sep: LabelSep = ",", seed: Seed = 0,
+    label_sep: LabelSep = ",", model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
     aggregation: Aggregation = None, alpha: Alpha = 0.8, temperature: Temperature = 0.1,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
-    id_col: IdCol = None,
+    id_col: IdCol = None, save_pred_probs: SavePredProbs = None,
 ) -> None:
     """Label quality score for every example, in input order (lower = more suspect); or, with
     --method importance, the next examples to review (most important first)."""
@@ -154,41 +154,53 @@ def score(
     how = detection(None, method, compat, aggregation, alpha, temperature, adjust=adjust, rank_option="--method",
                     extra_methods=("importance",))
     if method == "importance":
+        if save_pred_probs is not None:
+            raise LabelError("--save-pred-probs is not for --method importance (it makes no pred_probs)")
         return _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
                            feature_prefix, normalize, seed, quiet, as_json, exclude)
-    if pred_probs is None:
-        raise LabelError("scores need --pred-probs (or use --method importance with --features)")
-    if only_class is not None or top is not None or features is not None or exclude:
-        raise LabelError("--features, --class, --top and --exclude go with --method importance; other methods score"
-                         " every row")
+    io.check_pred_probs_source(pred_probs, features)
+    if only_class is not None or top is not None or exclude:
+        raise LabelError("--class, --top and --exclude go with --method importance; other methods score every row")
+    if pred_probs is not None and features is not None:
+        raise LabelError("score uses --features to cross-validate pred_probs when --pred-probs is absent (or with"
+                         " --method importance); give --pred-probs or --features, not both")
     if adjust and method == "confidence_weighted_entropy":
         raise LabelError("--adjust-pred-probs works with --method self_confidence or normalized_margin")
     cluster = engine_choice(engine, scheduler, workers, id_col)
     if cluster is not None:  # --engine dask: the workers write the scores as a folder of parts
         from labelcli.distributed import commands
 
+        commands.refuse("--features", features)
+        commands.refuse("--save-pred-probs", save_pred_probs)
         return commands.score(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
                                    prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
                                    label_sep=label_sep), how, cluster, out=out, quiet=quiet, as_json=as_json)
+    srcs = [labels, pred_probs, features]
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs], allowed=io.TABLE_OUT)
-    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize,
-              quiet, multi_label, label_sep, budget)
+        io.check_output_path(out, srcs, allowed=io.TABLE_OUT)
+    io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=[labels], outputs=[out],
+                               stdout_taken=out == "-" or as_json)
+    ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
+              quiet, multi_label, label_sep, None if save_pred_probs else budget)
     with steps_for(ds, quiet) as tick:
-        result = tasks.score(ds, how, progress=tick)
+        result = tasks.score(ds, how, progress=tick, crossval=tasks.CrossValidation(model, folds, seed))
     table = add_ids(tables.scores_table(result.scores, ds.labels, result.predicted,
                                         tables.label_values(ds.classes, ds.label_kind, ds.multi_label), sep=label_sep),
                     labels, id_col)
     if ds.skip is not None:  # a `fix` output as labels: dropped rows left out (the rest keep their index)
         table = table[~ds.skip].reset_index(drop=True)
-    if out is not None:
-        io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=[labels, pred_probs])
+    with io.all_or_nothing():  # the scores and the saved pred_probs, both or neither
+        if out is not None:
+            io.write_table(tables.for_file(table, out, ds.multi_label, label_sep), out, inputs=srcs)
+        if save_pred_probs is not None:
+            io.write_pred_probs(result.predictions.array, save_pred_probs, ds.classes, inputs=srcs)
     lowest = table.sort_values("label_score", kind="stable")
     if not quiet:
         terminal.scores(terminal.console(), num_examples=len(table), method=result.method, lowest_df=lowest, out=out)
+        terminal.pred_probs_source(terminal.console(), result.predictions, save_pred_probs)
     if as_json:
         print_json({"num_examples": len(table), "method": result.method, "mean_score": float(result.scores.mean()),
-                    "lowest": tables.records(lowest.head(20))})
+                    **cv_accuracy(result.predictions), "lowest": tables.records(lowest.head(20))})
 
 
 def _importance(labels, pred_probs, features, only_class, top, out, classes, label_col, prob_prefix,
@@ -233,6 +245,7 @@ def health(
     outlier_threshold: OutlierThreshold = None,
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
+    save_pred_probs: SavePredProbs = None,
 ) -> None:
     """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
     from labelcli import io, tasks
@@ -245,8 +258,7 @@ def health(
                          ("--fail-above-duplicates", fail_above_duplicates)):
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
-    if pred_probs is None and features is None:
-        raise LabelError("give --pred-probs, or --features to compute pred_probs by cross-validation")
+    io.check_pred_probs_source(pred_probs, features)
     if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
         raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
     cluster = engine_choice(engine, scheduler, workers)
@@ -254,29 +266,41 @@ def health(
         from labelcli.distributed import commands
 
         commands.refuse("--features", features)
+        commands.refuse("--save-pred-probs", save_pred_probs)
         result = commands.health(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
                                       prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
                                       label_sep=label_sep), how, cluster, top_pairs=top_pairs, out=out, quiet=quiet,
                                  as_json=as_json, fail_above=fail_above)
         return _gates(result, fail_above, None, None, False)
+    srcs = [labels, pred_probs, features]
     if out is not None:
-        io.check_output_path(out, [labels, pred_probs, features], allowed=io.JSON_OUT)
+        io.check_output_path(out, srcs, allowed=io.JSON_OUT)
+    io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=[labels], outputs=[out],
+                               stdout_taken=out == "-" or as_json)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
-              quiet, multi_label, label_sep, budget).without_skipped()  # (rows dropped by a fix: skipped)
+              quiet, multi_label, label_sep, None if save_pred_probs else budget)
+    if ds.num_skipped and save_pred_probs is not None:  # health sees only the kept rows; the file must fit all
+        raise LabelError(f"--save-pred-probs: {labels} drops {ds.num_skipped:,} rows (keep=false) and health works on"
+                         " the kept rows only; save pred_probs of every row with find-issues --save-pred-probs")
+    ds = ds.without_skipped()  # (rows dropped by a fix: skipped)
     with executor_for(cluster) as ex, steps_for(ds, quiet) as tick:  # (dask: the kNN tiles on the cluster)
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,
                               executor=ex, crossval=tasks.CrossValidation(model, folds, seed))
     summary, feats = result.summary, result.features
     doc = tables.health_document(summary, feats, ds.classes)
-    if out is not None:
-        io.write_json(doc, out, inputs=[labels, pred_probs, features])
+    with io.all_or_nothing():  # the summary and the saved pred_probs, both or neither
+        if out is not None:
+            io.write_json(doc, out, inputs=srcs)
+        if save_pred_probs is not None:
+            io.write_pred_probs(result.predictions.array, save_pred_probs, ds.classes, inputs=srcs)
     if not quiet:
         con = terminal.console()
         terminal.health(con, summary, tables.health_class_table(summary),
                         tables.health_pairs_table(summary), fail_above=fail_above, out=out)
         if feats is not None:
             terminal.feature_issues(con, doc["features"], [])
+        terminal.pred_probs_source(con, result.predictions, save_pred_probs)
     if as_json:
         print_json(doc)
     _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance)

@@ -202,6 +202,12 @@ def memory_budget(text: str | None) -> int:
         raise LabelError(f"--max-memory: {e}") from None
 
 
+def cv_accuracy(predictions) -> dict:
+    """{"cv_accuracy": ...} for a --format json summary when the pred_probs were cross-validated
+    from --features; empty when they were given (the summary stays as it was)."""
+    return {} if predictions.cv_accuracy is None else {"cv_accuracy": predictions.cv_accuracy}
+
+
 def print_json(doc) -> None:
     """The --format json summary on stdout."""
     from labelcli.io import write_stdout

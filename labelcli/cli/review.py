@@ -16,7 +16,9 @@ from labelcli.cli.options import (
     Classes, Compat, Debug, FeaturePrefix, Folds, Format, LabelCol, Labels, LabelSep, Model, Normalize, PredProbs,
     ProbPrefix,
     Quiet, Seed, check_format, choice, detection, load, print_json,
+    DupThreshold, Features, K, Metric, OutlierThreshold, SavePredProbs, cv_accuracy, steps_for,
 )
+from labelcli.cli.report_features import feature_part
 from labelcli.errors import LabelError
 
 GALLERY_MAX = 128  # thumbnails at most, whatever --top says
@@ -27,32 +29,40 @@ GALLERY_MAX = 128  # thumbnails at most, whatever --top says
 
 def report_cmd(
     labels: Labels,
-    pred_probs: Annotated[str, typer.Option("--pred-probs", "-p", help="Out-of-sample predicted probabilities, N x K.")],
     out: Annotated[str, typer.Option("--out", "-o", help="Report folder (created if missing; its parent must exist).")],
+    pred_probs: PredProbs = None,
+    features: Annotated[Optional[str], typer.Option("--features", "-x", help="Features / embeddings, N x D: adds outlier and near-duplicate sections (with --images, their images); cross-validated into pred_probs when --pred-probs is absent.")] = None,
     images: Annotated[Optional[str], typer.Option("--images", help="N x H x W (x C) .npy images, or a table with a column of image file paths (--image-col).")] = None,
     image_col: Annotated[str, typer.Option("--image-col", help="Column of image file paths in the --images table (relative paths: from the table's folder).")] = "path",
     allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
-    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *).")] = 32,
+    top: Annotated[int, typer.Option("--top", help="Most suspect examples in the table and the gallery (the gallery: flagged or not, flagged ones marked *); with --features also the most outlying examples and the closest duplicate pairs (at most 16).")] = 32,
     history: Annotated[Optional[str], typer.Option("--history", help="An 'evaluate --history' CSV: adds a plot of accuracy, macro-F1 and AUROC per cleaning round.")] = None,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
     normalize: Normalize = False, compat: Compat = None, label_sep: LabelSep = ",", quiet: Quiet = False,
-    format: Format = "text", debug: Debug = False,
+    format: Format = "text", debug: Debug = False, model: Model = "logreg", folds: Folds = 5, seed: Seed = 0,
+    feature_prefix: FeaturePrefix = None, k: K = 10, metric: Metric = "cosine", dup_threshold: DupThreshold = None,
+    outlier_threshold: OutlierThreshold = None, save_pred_probs: SavePredProbs = None,
 ) -> None:
-    """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery).
+    """HTML report of the label issues: noise per class, noise matrix, score histogram, class pairs, top issues (+ image gallery); with --features also outliers and near duplicates.
     Multi-label: suspect tags per example, noise per tag and the tag pairs most often confused."""
     from labelcli import io, tasks
-    from labelcli.render import html, html_tags, plots, terminal
+    from labelcli.render import html, html_features, html_tags, plots, terminal
 
     as_json = check_format(format, None)
     how = detection(filter_by, rank_by, compat, None, 0.8, 0.1)
     if top < 1:
         raise LabelError(f"--top must be at least 1, got {top}")
     plots.require_matplotlib()  # fail now, not after the work
-    io.check_output_folder(out, [labels, pred_probs, images], names=html.REPORT_FILES)
-    ds = load(labels, pred_probs, None, classes, label_col, prob_prefix, None, normalize, quiet, None, label_sep)
-    result = tasks.report(ds, how)
+    srcs = [labels, pred_probs, features, images]
+    io.check_output_folder(out, srcs, names=html.REPORT_FILES + html_features.REPORT_FILES)
+    io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=srcs, stdout_taken=as_json)
+    ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize, quiet, None,
+              label_sep)
+    with steps_for(ds, quiet) as tick:
+        result = tasks.report(ds, how, tick, crossval=tasks.CrossValidation(model, folds, seed),
+                              features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold))
     summary, issues = result.summary, result.issues
     filter_by, rank_by = issues.filter_by, issues.rank_by  # as resolved
     if ds.skip is not None:  # a `fix` output as labels: rows it dropped are not listed again
@@ -76,18 +86,28 @@ def report_cmd(
                                       f" {flagged} flagged, marked *)")
     sections, mark = (html_tags.tag_issue_sections if ds.multi_label else html.label_issue_sections)(
         summary, issues, ds.labels, result.predictions.array, top=top, gallery_png=gallery)
+    facts = (html_tags.tag_issue_facts if ds.multi_label else html.label_issue_facts)(summary, issues)
+    feats = None if result.features is None else feature_part(  # --features: outliers, near duplicates (+ images)
+        result.features, ds, top=min(top, GALLERY_MAX), images=images, image_col=image_col, allow_outside=allow_outside_images)
+    if feats is not None:
+        sections, facts, image_files = sections + feats.sections, facts + feats.facts, image_files + feats.image_files
     if history is not None:
         sections.append(_history_section(history))
-    doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}",
-                      (html_tags.tag_issue_facts if ds.multi_label else html.label_issue_facts)(summary, issues),
-                      sections,
-                      footer=f"labels: {labels}; pred_probs: {pred_probs}; filter {filter_by}, rank {rank_by}")
-    written = io.write_folder(out, html.report_files(doc, sections), inputs=[labels, pred_probs, images, *image_files])  # the figures, then index.html
+    source = pred_probs or f"cross-validated from {features} ({model}, {folds} folds, seed {seed})"
+    doc = html.render(f"labelcli report: {os.path.basename(os.path.abspath(labels))}", facts, sections,
+                      footer=f"labels: {labels}; pred_probs: {source}; filter {filter_by}, rank {rank_by}")
+    with io.all_or_nothing():  # the report and the saved pred_probs, both or neither
+        if save_pred_probs is not None:
+            io.write_pred_probs(result.predictions.array, save_pred_probs, ds.classes, inputs=[*srcs, *image_files])
+        written = io.write_folder(out, html.report_files(doc, sections), inputs=[*srcs, *image_files])  # figures, then index.html
     terminal.report_written(terminal.console(quiet), summary, issues, written, mark)
+    terminal.pred_probs_source(terminal.console(quiet), result.predictions, save_pred_probs)
     if as_json:
         print_json({"out": out, "files": written, "num_examples": summary.num_examples,
                     "num_issues": issues.num_issues, "health_score": summary.health_score,
                     "estimated_noise_rate": summary.noise_rate, "marked_score": mark,
+                    **cv_accuracy(result.predictions),
+                    **({"features": feats.doc} if feats is not None else {}),
                     **(html_tags.tag_report_json(summary) if ds.multi_label else {})})
 
 

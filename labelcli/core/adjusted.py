@@ -1,4 +1,4 @@
-"""labelcli's default score and count: confident learning on threshold-adjusted pred_probs.
+"""labelcli's default count (and the adjusted_margin score): confident learning on threshold-adjusted pred_probs.
 
 Subtracting each class's threshold t_k (its mean self-confidence) from column k removes the
 model's per-class over- or under-confidence. A class mean from few rows is noisy, and on small

@@ -17,6 +17,7 @@ class Defaults:
     multilabel_filter_by: str
     multilabel_method: str
     multilabel_aggregation: str
+    ties: str = "row"  # equal keys at a cut or in a ranking: see core.select.TIES
 
 
 LABELCLI = Defaults(
@@ -32,6 +33,7 @@ CLEANLAB = Defaults(
     multilabel_filter_by="prune_by_noise_rate",
     multilabel_method="self_confidence",
     multilabel_aggregation="exponential_moving_average",
+    ties="numpy",
 )
 PROFILES = {"labelcli": LABELCLI, "cleanlab": CLEANLAB}
 

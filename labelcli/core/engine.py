@@ -196,6 +196,7 @@ class Plan:
     num_to_remove_per_class: tuple | None = None
     min_examples_per_class: int = 1
     confident_joint: np.ndarray | None = field(default=None, compare=False)  # the caller's, instead of the estimate
+    ties: str = "row"  # core.select.TIES; "numpy" reproduces cleanlab where a whole class is in one chunk
 
     @property
     def needs_cells(self) -> bool:
@@ -274,7 +275,7 @@ def _cells(stream: ChunkStream, classes: ps.Classes, pcm: np.ndarray, plan: Plan
     for chunk in stream:
         whole = chunk.start == 0 and len(chunk) == stream.n
         part = ps.cells_partial(chunk, quota, merger.bar_for(chunk.start), classes.by_class if whole else None,
-                                keys=not whole)
+                                keys=not whole, ties=plan.ties if whole else "row")
         if whole:  # one chunk holds every row: its picks are the result
             return part
         merger.add(part, chunk.start, len(chunk))
@@ -293,15 +294,15 @@ def _finish(plan: Plan, classes: ps.Classes, scan: RowScan, scores: dict, pcm, c
             from labelcli.core.latent import calibrated_off_diagonal
 
             num = calibrated_off_diagonal(plan.confident_joint, classes.counts)
-        mask = lowest_mask(scores[plan.filter_by[len("low_") :]], num)
+        mask = lowest_mask(scores[plan.filter_by[len("low_") :]], num, plan.ties)
     else:
         mask = issues_mask(
             plan.filter_by, y, sc, scan, classes.by_class, pcm, plan.min_examples_per_class,
             (lambda: ps.cells_mask(cells, len(y))) if plan.needs_cells else None,
-            all_scores.get(plan.filter_by[len("low_") :]),
+            all_scores.get(plan.filter_by[len("low_") :]), plan.ties,
         )
     rank_scores = all_scores[plan.rank_by]()
-    ranking = order_by_score(np.flatnonzero(mask), rank_scores)
+    ranking = order_by_score(np.flatnonzero(mask), rank_scores, plan.ties)
     predicted = scan.predicted.astype(np.intp)
     return LabelIssues(mask, ranking, rank_scores, predicted, plan.filter_by, plan.rank_by)
 

@@ -24,14 +24,16 @@ def find_label_issues(
 ) -> LabelIssues:
     """Flag likely label errors with confident learning and rank them, most suspect first.
 
-    filter_by: ``low_adjusted_margin`` (labelcli's default: the lowest adjusted margins, as many
-    as the calibrated confident joint counts off its diagonal), ``prune_by_noise_rate``
-    (cleanlab's default), ``prune_by_class``, ``both``, ``confident_learning``,
-    ``predicted_neq_given``, ``low_self_confidence``, ``low_normalized_margin``. frac_noise,
-    num_to_remove_per_class (one count per class, or one count for every class) and
-    min_examples_per_class tune the pruning filters. rank_by: the label quality score that orders
-    the flagged rows (default ``adjusted_margin``).
-    compat="cleanlab": unset options take cleanlab 2.9's defaults, so results equal cleanlab's.
+    filter_by: ``low_posterior`` (labelcli's default: the lowest posteriors that the given label is
+    correct under a fitted label-noise model, see core.posterior; as many rows as the calibrated
+    adjusted confident joint counts off its diagonal), ``low_adjusted_margin``,
+    ``prune_by_noise_rate`` (cleanlab's default), ``prune_by_class``, ``both``,
+    ``confident_learning``, ``predicted_neq_given``, ``low_self_confidence``,
+    ``low_normalized_margin``. frac_noise, num_to_remove_per_class (one count per class, or one
+    count for every class) and min_examples_per_class tune the pruning filters. rank_by: the label
+    quality score that orders the flagged rows (default ``posterior``).
+    compat="cleanlab": unset options take cleanlab 2.9's defaults, and exactly tied rows are
+    chosen and ordered as cleanlab's unstable sorts do, so results equal cleanlab's.
     """
     profile = defaults(compat)
     y, p, check = v.check_inputs_deferred(labels, pred_probs)
@@ -43,6 +45,7 @@ def find_label_issues(
         per_class_counts(num_to_remove_per_class, k),
         min_examples_per_class,
         confident_joint,
+        profile.ties,
     )
     source = ArraySource(p, name=check.name, dtype=np.asarray(pred_probs).dtype)
     return run_find_label_issues(y, source, plan, Run())

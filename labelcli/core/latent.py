@@ -50,6 +50,10 @@ def round_preserving_row_totals(matrix) -> np.ndarray:
             step = -1 if diff < 0 else 1
             changes = min(int(abs(diff)), len(row))
             row[np.argsort(m[r] - row)[::-step][:changes]] += step
+    # NaN cells (see pruning.prune_counts) become 0: the reference's cast gives a platform-dependent
+    # integer there (INT64_MIN on x86), which every reader clips to 0.
+    if np.isnan(out).any():
+        out[np.isnan(out)] = 0
     # Row-major, as the reference returns it: later column sums then add up in the same order.
     return np.ascontiguousarray(out, dtype=np.int64)
 

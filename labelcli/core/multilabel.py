@@ -21,7 +21,7 @@ from labelcli.core.pruning import FILTERS as MULTICLASS_FILTERS
 from labelcli.core.pruning import check_filter_options
 from labelcli.core.scores import CLIP
 from labelcli.core.scores import METHODS as MULTICLASS_METHODS
-from labelcli.core.select import order_by_score, top_indices
+from labelcli.core.select import lowest_mask, order_by_score, top_indices
 from labelcli.core.tagmatrix import as_label_matrix, as_multilabel_pred_probs, lists_to_matrix  # noqa: F401 (API)
 from labelcli.errors import LabelError
 
@@ -136,22 +136,22 @@ def _binary(column: np.ndarray) -> np.ndarray:
     return np.stack([1 - column, column], axis=1)
 
 
-def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples) -> np.ndarray:
+def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples, ties="row") -> np.ndarray:
     """Binary confident learning for one tag (class 0 = absent, 1 = present): the engine's
     multi-class filter on the two-class problem."""
     plan = Plan(filter_by, "self_confidence", frac_noise, None if num_to_remove is None else tuple(num_to_remove),
-                min_examples)
+                min_examples, ties=ties)
     return run_find_label_issues(y, ArraySource(b), plan, Run(checked=True)).mask
 
 
-def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1) -> np.ndarray:
+def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1, ties="row") -> np.ndarray:
     """N x K flags of the binary filter, tag by tag."""
     out = np.zeros(y.shape, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):  # empty cells in num_to_remove algebra
         for c in range(y.shape[1]):  # a loop over tags
             rem = None if num_to_remove is None else [num_to_remove[c], 0]  # as cleanlab passes it
             yc, bc = y[:, c].astype(np.int64), _binary(p[:, c])
-            out[:, c] = _tag_issues_one(yc, bc, filter_by, frac_noise, rem, min_examples)
+            out[:, c] = _tag_issues_one(yc, bc, filter_by, frac_noise, rem, min_examples, ties)
     return out
 
 
@@ -204,9 +204,11 @@ def find_label_issues(
     `aggregation` (the two scores are equal one-vs-rest; cleanlab always uses self-confidence with
     EMA(0.8), the defaults); their tag issues are the flagged rows' tags the model disagrees with,
     else the worst tag. method / aggregation / alpha / temperature define `scores` and so the
-    ranking; equal scores keep row order (cleanlab's sort is unstable). Unset options take the
-    defaults of ``compat`` (labelcli's: softmin aggregation; "cleanlab": EMA).
+    ranking; equal scores keep row order, or with compat="cleanlab" the order cleanlab's unstable
+    sorts give them (core.select.TIES). Unset options take the defaults of ``compat`` (labelcli's:
+    softmin aggregation; "cleanlab": EMA).
     """
+    ties = defaults(compat).ties
     method, aggregation = _scoring_defaults(method, aggregation, compat)
     filter_by = defaults(compat).multilabel_filter_by if filter_by is None else filter_by
     y, p = _check_pair(labels, pred_probs)
@@ -222,15 +224,17 @@ def find_label_issues(
         num = int(_tag_issue_matrix(y, p, "confident_learning").any(axis=1).sum())
         low_method = filter_by[len("low_") :]
         low = scores if low_method == method else _aggregate(_tag_scores(y, p, low_method), aggregation, alpha, temperature)
-        mask = np.zeros(n, dtype=bool)
-        mask[np.argsort(low, kind="stable")[:num]] = True
+        mask = lowest_mask(low, num, ties)
         tag_issues = mask[:, None] & (predicted != y)
         lone = mask & ~tag_issues.any(axis=1)
         tag_issues[np.flatnonzero(lone), tag_scores[lone].argmin(axis=1)] = True
     else:
-        tag_issues = _tag_issue_matrix(y, p, filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class)
+        tag_issues = _tag_issue_matrix(y, p, filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class,
+                                       ties)
         mask = tag_issues.any(axis=1)
-    ranking = order_by_score(np.flatnonzero(mask), scores)
+    # (cleanlab 2.9 pairs the low_* filters' picks, in sort order, with their scores in row order,
+    # so its ranking is not sorted by score; labelcli's is, under both tie rules)
+    ranking = order_by_score(np.flatnonzero(mask), scores, ties)
     return MultiLabelIssues(
         mask, ranking, scores, predicted, tag_issues, tag_issues & ~y, tag_issues & y, filter_by,
         int(mask.sum()), tag_scores, method, aggregation,

@@ -228,7 +228,8 @@ class CellCandidates:
         return len(self.row)
 
 
-def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None, keys: bool = True) -> CellCandidates:
+def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None, keys: bool = True,
+                  ties: str = "row") -> CellCandidates:
     """Each cell's best quota rows within one chunk (by key, then row), chosen by margin_picks.
 
     bar (optional, per cell): only keys strictly below it are kept. With the quota-th best key
@@ -236,6 +237,7 @@ def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None, keys
     row with an equal key ranks after them), so the result stays exact; see CellsMerger.bar.
     by_class: rows_by_class of the chunk's labels, when already at hand. keys=False: the rows
     only (cell and key left empty), for a chunk that holds every row (nothing to merge).
+    ties: core.select.TIES ("numpy" only for a chunk that holds every row).
     """
     labels, pred_probs = chunk.labels, chunk.pred_probs
     k_all = pred_probs.shape[1]
@@ -250,7 +252,7 @@ def cells_partial(chunk: Chunk, quota: np.ndarray, bar=None, by_class=None, keys
         if buffer is None and 4 * (len(cols) + 1) >= k_all:  # whole rows are gathered: one buffer
             buffer = np.empty((int(sizes.max()), k_all), dtype=pred_probs.dtype)
         own, sub, sub_cols = class_columns(pred_probs, rows, k, cols, buffer)
-        cell_i, pos = margin_picks(own, sub, sub_cols, quota[k, cols])
+        cell_i, pos = margin_picks(own, sub, sub_cols, quota[k, cols], ties)
         rows_out.append(chunk.start + rows[pos])
         if not keys:
             continue

@@ -12,7 +12,7 @@ from labelcli.core import validate as v
 from labelcli.core.latent import round_preserving_row_totals
 from labelcli.core.scan import count_issues
 from labelcli.core.scores import METHODS
-from labelcli.core.select import first_n_by_key, first_n_by_key_columns, first_n_by_key_rows, lowest_mask
+from labelcli.core.select import first_n, first_n_by_key, first_n_by_key_columns, first_n_by_key_rows, lowest_mask
 
 FILTERS = (
     "low_posterior",
@@ -64,11 +64,14 @@ def prune_counts(cal_cj, label_counts, min_examples_per_class, frac_noise, num_t
     pcm = round_preserving_row_totals(reduced.astype(np.int64))
     if num_to_remove is not None:
         rem = np.asarray(num_to_remove, dtype=np.float64)
-        psy = pcm / np.sum(pcm, axis=1)  # broadcasts over columns, as the reference does
-        noise_per_s = psy.sum(axis=1) - psy.diagonal()
-        tmp = (psy.T * rem / noise_per_s).T
-        np.fill_diagonal(tmp, label_counts - rem)
-        pcm = round_preserving_row_totals(tmp)
+        # A class with nothing off its diagonal divides 0 by 0, as in the reference: its cells are
+        # NaN, which no fix-up step touches, and count as 0 (round_preserving_row_totals).
+        with np.errstate(divide="ignore", invalid="ignore"):
+            psy = pcm / np.sum(pcm, axis=1)  # broadcasts over columns, as the reference does
+            noise_per_s = psy.sum(axis=1) - psy.diagonal()
+            tmp = (psy.T * rem / noise_per_s).T
+            np.fill_diagonal(tmp, label_counts - rem)
+            pcm = round_preserving_row_totals(tmp)
     return pcm
 
 
@@ -88,14 +91,52 @@ SMALL_CLASS_ROWS = 2048
 MATRIX_CELLS_MAX = 1 << 21
 
 
-def margin_picks(own: np.ndarray, sub: np.ndarray, cols: np.ndarray, counts: np.ndarray):
+def margin_picks(own: np.ndarray, sub: np.ndarray, cols: np.ndarray, counts: np.ndarray, ties: str = "row"):
     """The rows of one given class k picked by its noise-rate cells (k -> j).
 
     own: p[k] of the class's rows (in row order); sub[:, cols[i]]: p[j] of cell i's class j.
     For cell i, the counts[i] rows with the largest margin p[j] - p[k], ties to the earlier row:
     the first counts[i] of a stable ascending sort of the key p[k] - p[j] (the exact negation of
-    the margin). Returns (cell index, row position), one pair per pick.
+    the margin). Returns (cell index, row position), one pair per pick. ties="numpy": see
+    numpy_tie_picks (own and sub must then hold every row of the class).
     """
+    cell_i, pos = _stable_margin_picks(own, sub, cols, counts)
+    if ties == "numpy":
+        return numpy_tie_picks(own, sub, cols, counts, cell_i, pos)
+    return cell_i, pos
+
+
+def numpy_tie_picks(own, sub, cols, counts, cell_i, pos):
+    """cleanlab picks a cell's rows as np.argsort(-margin)[:count] over the class's rows, so equal
+    margins at the cut go where numpy's unstable sort puts them: the cells whose cut is tied are
+    picked again that way, on the very array cleanlab sorts (-(p[j] - p[k])). Finding them costs
+    one row-major pass over the class's rows (every cell at once, a block of rows at a time)."""
+    active = np.flatnonzero(counts > 0)
+    if not len(active) or not len(pos):
+        return cell_i, pos
+    cut = np.full(len(cols), -np.inf)  # each cell's largest picked key
+    np.maximum.at(cut, cell_i, own[pos] - sub[pos, cols[cell_i]])
+    at_or_below = np.zeros(len(cols), dtype=np.int64)
+    step = max(1, TIE_BLOCK_VALUES // len(active))
+    for s in range(0, len(own), step):  # a loop over row blocks
+        block = own[s : s + step, None] - sub[s : s + step][:, cols[active]]
+        at_or_below[active] += np.count_nonzero(block <= cut[active], axis=0)
+    tied = active[at_or_below[active] > counts[active]]
+    if not len(tied):
+        return cell_i, pos
+    keep = ~np.isin(cell_i, tied)
+    out_c, out_p = [cell_i[keep]], [pos[keep]]
+    for i in tied:  # a loop over the (few) tied cells
+        picked = np.sort(np.argsort(-(sub[:, cols[i]] - own))[: counts[i]])
+        out_c.append(np.full(len(picked), i))
+        out_p.append(picked)
+    return np.concatenate(out_c), np.concatenate(out_p)
+
+
+TIE_BLOCK_VALUES = 1 << 20  # keys computed at a time when looking for tied cuts
+
+
+def _stable_margin_picks(own, sub, cols, counts):
     n = len(own)
     if n <= SMALL_CLASS_ROWS:
         keys = np.subtract(own, sub[:, cols].T, order="C")  # cells x rows
@@ -140,8 +181,9 @@ def class_columns(pred_probs: np.ndarray, rows: np.ndarray, k: int, cols: np.nda
     return np.ascontiguousarray(sub[:, k]), sub, cols
 
 
-def class_prune_mask(self_conf, by_class, pcm, min_examples_per_class) -> np.ndarray:
-    """prune_by_class: per given class k, the rows labeled k with the lowest p[k], keeping pcm[k, k]."""
+def class_prune_mask(self_conf, by_class, pcm, min_examples_per_class, ties: str = "row") -> np.ndarray:
+    """prune_by_class: per given class k, the rows labeled k with the lowest p[k], keeping pcm[k, k]
+    (ties: see select.first_n; by_class lists each class's rows in row order)."""
     order, bounds = by_class
     mask = np.zeros(len(self_conf), dtype=bool)
     for k in range(len(bounds) - 1):  # a loop over classes
@@ -150,7 +192,7 @@ def class_prune_mask(self_conf, by_class, pcm, min_examples_per_class) -> np.nda
             continue
         num = len(rows) - pcm[k, k]
         if num >= 1:
-            mask[rows[first_n_by_key(self_conf[rows], num)]] = True
+            mask[rows[first_n(self_conf[rows], num, ties)]] = True
     return mask
 
 
@@ -186,14 +228,14 @@ def check_options(filter_by, rank_by, frac_noise, num_to_remove, min_examples, k
         )
 
 
-def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_per_class, noise_rate, low):
+def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_per_class, noise_rate, low, ties="row"):
     """The flagged rows of one filter (but the COUNTED_FILTERS, see the engine), from the per-row
     scan; noise_rate() and low() compute the parts that need pred_probs again (the noise-rate
     selection, low_* scores)."""
     if filter_by in PRUNING:
         mask = None
         if filter_by in ("prune_by_class", "both"):
-            mask = class_prune_mask(self_conf, by_class, pcm, min_examples_per_class)
+            mask = class_prune_mask(self_conf, by_class, pcm, min_examples_per_class, ties)
         if filter_by in ("prune_by_noise_rate", "both"):
             by_rate = noise_rate()
             mask = by_rate if mask is None else mask & by_rate
@@ -203,6 +245,6 @@ def issues_mask(filter_by, labels, self_conf, scan, by_class, pcm, min_examples_
         mask = scan.predicted != labels
     else:  # low_self_confidence / low_normalized_margin: the lowest-scoring rows, as many as
         # the confident joint estimates there are issues.
-        return lowest_mask(low(), count_issues(scan))
+        return lowest_mask(low(), count_issues(scan), ties)
     mask &= ~scan.agrees
     return mask

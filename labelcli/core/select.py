@@ -7,10 +7,38 @@ from __future__ import annotations
 import numpy as np
 
 
-def order_by_score(indices: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Sort indices by ascending score; equal scores keep row order (deterministic ties)."""
+# Two rules for equal keys. "row" (labelcli's): the earlier row first, the same on every machine.
+# "numpy" (compat="cleanlab"): the order np.argsort's default, unstable sort gives, which is what
+# cleanlab 2.9 gets; it depends on the whole array (and on numpy's sort kernel for the CPU), so
+# it is reproduced by calling np.argsort on the very array cleanlab sorts, and only where equal
+# keys make a difference (a cut inside a run of equal keys, equal scores in a ranking).
+TIES = ("row", "numpy")
+
+
+def order_by_score(indices: np.ndarray, scores: np.ndarray, ties: str = "row") -> np.ndarray:
+    """Sort indices by ascending score; equal scores keep row order (ties="row"), or the order
+    np.argsort(scores[indices]) gives them (ties="numpy", cleanlab's ranking)."""
     indices = np.asarray(indices)
+    if ties == "numpy":
+        return indices[np.argsort(np.asarray(scores)[indices])]
     return indices[stable_argsort(np.asarray(scores)[indices])]
+
+
+def cut_is_tied(keys: np.ndarray, picked: np.ndarray) -> bool:
+    """Whether keys outside the picked positions equal the largest picked key (so which of the
+    equal keys make the cut is a matter of the tie rule)."""
+    if len(picked) == 0 or len(picked) == len(keys):
+        return False
+    return bool(np.count_nonzero(keys <= keys[picked].max()) > len(picked))
+
+
+def first_n(keys: np.ndarray, n: int, ties: str = "row") -> np.ndarray:
+    """Positions (ascending) of the n smallest keys under the tie rule: first_n_by_key, or for
+    ties="numpy" (when the cut falls inside a run of equal keys) the set np.argsort(keys)[:n]."""
+    picked = first_n_by_key(keys, n)
+    if ties == "numpy" and cut_is_tied(keys, picked):
+        return np.sort(np.argsort(keys)[:n])
+    return picked
 
 
 PREFILTER_MIN = 1 << 14  # above this many keys, first_n_by_key first narrows to a candidate set
@@ -141,10 +169,10 @@ def first_n_by_key_columns(keys: np.ndarray, ns: np.ndarray):
     return np.concatenate(cols), np.concatenate(positions)
 
 
-def lowest_mask(scores: np.ndarray, num: int) -> np.ndarray:
-    """The num lowest scores (ties to the earlier row), as a boolean mask."""
+def lowest_mask(scores: np.ndarray, num: int, ties: str = "row") -> np.ndarray:
+    """The num lowest scores (ties to the earlier row, or see first_n), as a boolean mask."""
     mask = np.zeros(len(scores), dtype=bool)
-    mask[first_n_by_key(scores, num)] = True
+    mask[first_n(scores, num, ties)] = True
     return mask
 
 

@@ -7,7 +7,8 @@ Importing it loads numpy only; pandas and pyarrow are imported by the functions 
 Modules: formats (suffixes, message helpers), memory (budgets, byte counts), readers (.npy / CSV
 / Parquet / stdin), chunks (pred_probs larger than memory), columns, labels, classes, tags (what
 the columns mean), dataset (open_dataset), images (the report's gallery), review (reviewed rows,
-decisions, cleaned labels), writers and textwriters (output).
+decisions, cleaned labels), predprobs (--save-pred-probs: checked up front, written with the
+run's other outputs), writers and textwriters (output).
 """
 from labelcli.io.chunks import (
     CsvReader,
@@ -43,6 +44,7 @@ from labelcli.io.memory import (
     format_bytes,
     parse_size,
 )
+from labelcli.io.predprobs import check_pred_probs_source, write_pred_probs
 from labelcli.io.readers import csv_options, read_table
 from labelcli.io.review import (
     append_changelog, earlier_changelog, read_clean_labels, read_clean_tags, read_fix_state, read_review_table, read_row_indices,
@@ -69,5 +71,5 @@ __all__ = [
     "open_dataset", "read_fix_state", "earlier_changelog", "append_changelog", "read_clean_tags", "open_probs", "parse_size", "plan_chunk_rows", "preview", "read_clean_labels",
     "read_gallery_images", "read_labels", "read_review_table", "read_row_indices", "read_table", "short_reason",
     "stream_kind", "to_jsonable", "all_or_nothing", "same_file", "write_array", "write_bytes", "write_folder", "write_json",
-    "write_stdout", "write_table",
+    "write_stdout", "write_table", "check_pred_probs_source", "write_pred_probs",
 ]

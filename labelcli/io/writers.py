@@ -28,29 +28,31 @@ from labelcli.io.jsonable import json_records, to_jsonable  # noqa: F401 - also 
 from labelcli.io.textwriters import dump_json, write_csv, write_json_rows
 
 
-def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: Sequence[str] | None = None) -> None:
-    """Refuse an output path that cannot be written or would overwrite an input; '-' is stdout."""
+def check_output_path(path: str, inputs: Sequence[str | None] = (), *, allowed: Sequence[str] | None = None,
+                      option: str = "--out") -> None:
+    """Refuse an output path that cannot be written or would overwrite an input; '-' is stdout.
+    option: the option that named the path, for the messages."""
     if path == "-":
         return
     allowed = tuple(allowed or ANY_OUT)
     if os.path.isdir(path):
         example = os.path.join(path, "out" + allowed[0])
-        raise LabelError(f"--out {path}: is a folder; give a file path such as {example}")
+        raise LabelError(f"{option} {path}: is a folder; give a file path such as {example}")
     for inp in inputs:
         if inp and inp != "-" and _same_file(path, inp):
-            raise LabelError(f"--out {path} would overwrite the input file {inp}; choose another path")
+            raise LabelError(f"{option} {path} would overwrite the input file {inp}; choose another path")
     refuse_special_file(path)
     if suffix(path, allowed) is None:
-        raise LabelError(f"--out {path}: cannot write {describe_ext(path)}; use {', '.join(allowed)} (or - for stdout)")
+        raise LabelError(f"{option} {path}: cannot write {describe_ext(path)}; use {', '.join(allowed)} (or - for stdout)")
     parent = os.path.dirname(path) or "."
     if not os.path.isdir(parent):
         what = "is not a folder" if os.path.exists(parent) else "does not exist; create it first"
-        raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' {what}")
+        raise LabelError(f"{option} {path}: folder '{parent.rstrip('/')}/' {what}")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise LabelError(f"--out {path}: folder '{parent.rstrip('/')}/' is not writable")
+        raise LabelError(f"{option} {path}: folder '{parent.rstrip('/')}/' is not writable")
     if os.path.isfile(path) and not os.access(path, os.W_OK):
         # The atomic rename could replace it anyway; a read-only file is a request not to.
-        raise LabelError(f"--out {path}: the existing file is read-only; remove it or make it writable first")
+        raise LabelError(f"{option} {path}: the existing file is read-only; remove it or make it writable first")
 
 
 def _file_type(mode: int) -> str | None:
@@ -236,6 +238,9 @@ def all_or_nothing():
                 os.unlink(tmp)
         raise
     _STAGE.pop()
+    if _STAGE:  # nested in another block (e.g. write_folder inside a command's): published with its files
+        _STAGE[-1].extend(staged)
+        return
     publish(staged)
 
 

@@ -202,8 +202,9 @@ def to_display(image, lo: float, hi: float) -> np.ndarray:
     return np.clip((a - lo) / (hi - lo), 0.0, 1.0)
 
 
-def gallery(images, captions, *, title: str, ncols: int = 8) -> bytes:
-    """A grid of thumbnails (already scaled to [0, 1]), each with its caption above it."""
+def gallery(images, captions, *, title: str, ncols: int = 8, group: int = 0) -> bytes:
+    """A grid of thumbnails (already scaled to [0, 1]), each with its caption above it. group: an
+    extra gap after every `group` columns (image_pairs: pairs side by side)."""
     plt = _pyplot()
     n = len(images)
     if n == 0:
@@ -214,13 +215,16 @@ def gallery(images, captions, *, title: str, ncols: int = 8) -> bytes:
     # Fixed layout in inches (tight_layout lets multi-line titles run into the row above).
     img, cap, gap, pad, head = 1.4, 0.15 * lines + 0.08, 0.1, 0.1, 0.45
     cell_w = img + pad
-    width, height = ncols * cell_w + pad, head + nrows * (cap + img + gap)
+    sep = 0.35 if group else 0.0
+    groups = (ncols - 1) // group if group else 0
+    width, height = ncols * cell_w + pad + groups * sep, head + nrows * (cap + img + gap)
     fig = plt.figure(figsize=(width, height))
     fig.text(pad / width, 1 - 0.12 / height, title, fontsize=11, ha="left", va="top")
     for j in range(n):
         r, c = divmod(j, ncols)
         top = height - head - r * (cap + img + gap) - cap
-        ax = fig.add_axes(((pad + c * cell_w) / width, (top - img) / height, img / width, img / height))
+        left = pad + c * cell_w + (c // group if group else 0) * sep
+        ax = fig.add_axes((left / width, (top - img) / height, img / width, img / height))
         ax.set_xticks([])
         ax.set_yticks([])
         im = images[j]
@@ -278,3 +282,10 @@ def metric_per_round(rounds, metrics: dict) -> bytes:
     ax.grid(alpha=0.3)
     ax.legend()
     return _png(fig)
+
+
+def image_pairs(images, captions, *, title: str, pairs_per_row: int = 4) -> bytes:
+    """Pairs of thumbnails side by side (images and captions: a0, b0, a1, b1, ...), a gap between pairs."""
+    if len(images) % 2:
+        raise ValueError("image_pairs takes two images per pair")
+    return gallery(images, captions, title=title, ncols=2 * min(pairs_per_row, len(images) // 2), group=2)

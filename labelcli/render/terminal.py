@@ -270,6 +270,17 @@ def note(con, message: str) -> None:
     con.print(f"[dim]note: {message}[/dim]", soft_wrap=True)
 
 
+def pred_probs_source(con, predictions, saved: str | None = None) -> None:
+    """One line on where the pred_probs came from (cross-validated: the accuracy) and where they were
+    saved (--save-pred-probs); nothing when they were given and not saved."""
+    parts = [] if predictions is None or predictions.cv_accuracy is None else \
+        [f"pred_probs cross-validated from --features, accuracy {predictions.cv_accuracy:.1%}"]
+    if saved is not None:
+        parts.append(f"pred_probs saved to {'stdout' if saved == '-' else saved}")
+    if parts:
+        note(con, "; ".join(parts))
+
+
 def warning(con, message: str) -> None:
     """A one-line warning on stderr, shown even with --quiet (the result may be wrong)."""
     con.print(f"warning: {message}", soft_wrap=True, markup=False, style="yellow")

@@ -99,3 +99,11 @@ def test_bad_multilabel_report_input_one_line_exit_2(tmp_path):
                            "--out", tmp_path / "rep", "-q")
     assert code == 2
     assert_one_error_line(err.strip().splitlines()[-1] + "\n", "p.npy", "--classes")
+
+
+def test_multilabel_report_from_features_adds_the_feature_sections(tmp_path):
+    out = tmp_path / "rep"
+    doc = json.loads(cli_ok("report", "-l", PQ, "--label-col", "tags", "-x", SAMPLE / "digits_features.npy",
+                            "--out", out, "-q", "--format", "json").stdout)
+    assert doc["task"] == "multi-label" and "features" in doc and "cv_accuracy" in doc
+    assert {"noise_per_tag.png", "tag_pairs.png"} <= {p.name for p in out.iterdir()}

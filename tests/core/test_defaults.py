@@ -113,6 +113,7 @@ def test_current_profiles():
         multilabel_filter_by="prune_by_noise_rate",
         multilabel_method="self_confidence",
         multilabel_aggregation="softmin",
+        ties="row",
     )
     assert d.CLEANLAB == d.Defaults(
         filter_by="prune_by_noise_rate",
@@ -120,6 +121,7 @@ def test_current_profiles():
         multilabel_filter_by="prune_by_noise_rate",
         multilabel_method="self_confidence",
         multilabel_aggregation="exponential_moving_average",
+        ties="numpy",
     )
 
 

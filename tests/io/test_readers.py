@@ -127,5 +127,21 @@ def test_memory_check_of_a_gzipped_csv_uses_the_uncompressed_size(tmp_path, monk
     assert readers.gzip_text_size(str(path)) == 6 + 2_000_000
     assert path.stat().st_size < 20_000
     monkeypatch.setattr(memory, "available_memory", lambda: 1_000_000)  # more than the file, less than its text
-    with pytest.raises(LabelError, match=r"y\.csv\.gz: the CSV file \(uncompressed\) needs 2\.0MB"):
+    # 1M rows of one short cell: ~40 bytes a row once parsed (readers.csv_memory_need), not the 2 MB of text
+    with pytest.raises(LabelError, match=r"y\.csv\.gz: the CSV file \(uncompressed\) needs 40\.0MB"):
         readers.read_table(str(path))
+
+
+def test_csv_memory_need_counts_rows_not_only_text(tmp_path):
+    """Issue #17 class 6: pandas holds a short labels cell in far more bytes than its text (a 197 KiB
+    gzipped labels CSV took 3.3 GB), so the estimate counts rows; wide numeric rows stay near 2x text."""
+    from labelcli.io import readers
+
+    short = tmp_path / "y.csv"
+    short.write_text("label\n" + "cat\n" * 100_000)
+    size = short.stat().st_size
+    assert readers.csv_memory_need(str(short), size, readers.csv_options(str(short), "y", None)) >= 9 * size
+    wide = tmp_path / "p.csv"
+    wide.write_text(",".join(f"p{i}" for i in range(20)) + "\n" + ("0.0123456789," * 19 + "0.5\n") * 20_000)
+    size = wide.stat().st_size
+    assert 2 * size <= readers.csv_memory_need(str(wide), size, readers.csv_options(str(wide), "p", None)) <= 3 * size
