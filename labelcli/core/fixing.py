@@ -27,8 +27,25 @@ class Decisions:
     reason: np.ndarray  # (M,) object: why (free text)
 
 
+class DecisionCounts:
+    """The counts of a fix result (multi-class FixResult, multi-label tagfix.TagFixResult): needs
+    ``keep`` (False = dropped) and ``changed`` (relabeled)."""
+
+    @property
+    def num_dropped(self) -> int:
+        return int(np.count_nonzero(~self.keep))
+
+    @property
+    def num_relabeled(self) -> int:
+        return int(np.count_nonzero(self.changed))
+
+    @property
+    def num_kept(self) -> int:
+        return int(np.count_nonzero(self.keep))
+
+
 @dataclass(frozen=True)
-class FixResult:
+class FixResult(DecisionCounts):
     """Labels after the decisions, and a changelog with one row per decision (index order)."""
 
     labels: np.ndarray  # (N,) int64 class index after fixing; dropped rows keep their original label
@@ -42,17 +59,6 @@ class FixResult:
     log_new: np.ndarray  # (M,) int64 class index after, -1 for a dropped row
     log_reason: np.ndarray  # (M,) object
 
-    @property
-    def num_dropped(self) -> int:
-        return int(np.count_nonzero(~self.keep))
-
-    @property
-    def num_relabeled(self) -> int:
-        return int(np.count_nonzero(self.changed))
-
-    @property
-    def num_kept(self) -> int:
-        return int(np.count_nonzero(self.keep))
 
 
 def _blank(v) -> bool:

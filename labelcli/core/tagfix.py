@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labelcli.core.fixing import DecisionCounts
 from labelcli.errors import LabelError
 
 
 @dataclass(frozen=True)
-class TagFixResult:
+class TagFixResult(DecisionCounts):
     """Tags after the decisions, and one changelog row per decision (index order)."""
 
     labels: np.ndarray  # (N, K) bool tags after fixing; dropped rows keep their tags
@@ -26,17 +27,6 @@ class TagFixResult:
     log_old: np.ndarray  # (M, K) bool tags before this round
     log_reason: np.ndarray  # (M,) object
 
-    @property
-    def num_dropped(self) -> int:
-        return int(np.count_nonzero(~self.keep))
-
-    @property
-    def num_relabeled(self) -> int:
-        return int(np.count_nonzero(self.changed))
-
-    @property
-    def num_kept(self) -> int:
-        return int(np.count_nonzero(self.keep))
 
 
 def _is_blank(cell) -> bool:

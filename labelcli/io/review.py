@@ -49,6 +49,19 @@ def read_review_table(path: str, what: str, required: tuple[str, ...]):
     return df
 
 
+def rows_in_index_order(src, n: int, path: str):
+    """A cleaned-labels table (n rows, like --labels) in row order: by its `index` column when it
+    has one (which must list the rows 0..n-1)."""
+    if len(src) != n:
+        raise LabelError(f"{path}: {len(src)} rows but --labels has {n}; was it made from these labels?")
+    if "index" in src.columns:
+        order = np.argsort(src["index"].to_numpy(), kind="stable")
+        if not np.array_equal(src["index"].to_numpy()[order], np.arange(n)):
+            raise LabelError(f"{path}: column index is not the rows 0..{n - 1}; was it made from these labels?")
+        src = src.iloc[order].reset_index(drop=True)
+    return src
+
+
 def read_clean_labels(path: str, labels, classes, label_col: str = "label", *, labels_name: str = "labels"):
     """Read cleaned labels as (class indices, keep, weight or None), aligned with `labels`: the table
     written by `fix` (keep / weight / original_label / index columns honoured), an .npy array
@@ -65,13 +78,7 @@ def read_clean_labels(path: str, labels, classes, label_col: str = "label", *, l
         keep = ~((src == -1) if src.dtype.kind in "iuf" else (src.astype(str) == ""))
         weight = None
     else:
-        if len(src) != n:
-            raise LabelError(f"{path}: {len(src)} rows but --labels has {n}; was it made from these labels?")
-        if "index" in src.columns:
-            order = np.argsort(src["index"].to_numpy(), kind="stable")
-            if not np.array_equal(src["index"].to_numpy()[order], np.arange(n)):
-                raise LabelError(f"{path}: column index is not the rows 0..{n - 1}; was it made from these labels?")
-            src = src.iloc[order].reset_index(drop=True)
+        src = rows_in_index_order(src, n, path)
         col = "label" if "label" in src.columns else label_col if label_col in src.columns else \
             src.columns[0] if len(src.columns) == 1 else None
         if col is None:
@@ -162,13 +169,7 @@ def read_clean_tags(path: str, labels, classes, label_col: str = "label", sep: s
             raise LabelError(f"{path}: cleaned tags must be a {n} x {k} 0/1 matrix (like --labels), got {src.dtype}"
                              f" with shape {src.shape}")
         return src.astype(bool), np.ones(n, dtype=bool), None
-    if len(src) != n:
-        raise LabelError(f"{path}: {len(src)} rows but --labels has {n}; was it made from these labels?")
-    if "index" in src.columns:
-        order = np.argsort(src["index"].to_numpy(), kind="stable")
-        if not np.array_equal(src["index"].to_numpy()[order], np.arange(n)):
-            raise LabelError(f"{path}: column index is not the rows 0..{n - 1}; was it made from these labels?")
-        src = src.iloc[order].reset_index(drop=True)
+    src = rows_in_index_order(src, n, path)
     col = "labels" if "labels" in src.columns else label_col if label_col in src.columns else None
     if col is None:
         raise LabelError(f"{path}: no column 'labels' or '{label_col}' (columns: {preview(list(src.columns))})")

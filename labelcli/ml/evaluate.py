@@ -154,7 +154,7 @@ CLEANED_REF = "the cleaned labels of the kept rows"
 ORIGINAL_REF = "the original (possibly noisy) labels"
 
 
-def _scored_against(against: str, y, c, keep):
+def scored_against(against: str, y, c, keep):
     """(reference labels, rows scored, description, trusted) for `against` = cleaned or original."""
     if against == "cleaned":
         return c, keep, CLEANED_REF, True
@@ -219,7 +219,7 @@ def compare_on_holdout(features, labels, clean_labels, *, num_classes: int, frac
         if len(ref) != len(y):
             raise LabelError(f"reference labels have {len(ref)} rows but labels have {len(y)}; they must match")
     else:
-        ref, scored, what, trusted = _scored_against(against, y, c, k)
+        ref, scored, what, trusted = scored_against(against, y, c, k)
     pair = _Pair(x, y, c, k, w, model=model, seed=seed, num_classes=num_classes)
     rows = np.flatnonzero(test & scored)
     if rows.size == 0:
@@ -237,7 +237,7 @@ def compare_cross_validated(features, labels, clean_labels, *, num_classes: int,
     from sklearn.model_selection import StratifiedKFold
 
     x, y, c, k, w = _check(features, labels, clean_labels, keep, weight)
-    ref, scored, what, trusted = _scored_against(against, y, c, k)
+    ref, scored, what, trusted = scored_against(against, y, c, k)
     counts = np.bincount(y, minlength=num_classes)
     small = counts[counts > 0].min()
     if folds < 2 or small < folds:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labelcli.errors import LabelError
-from labelcli.ml.evaluate import CLEANED_REF, ORIGINAL_REF
+from labelcli.ml.evaluate import scored_against
 
 TAG_METRICS = ("accuracy", "micro_f1", "macro_f1", "micro_ap", "macro_ap", "auroc")
 PREDICT_THRESHOLD = 0.5
@@ -147,14 +147,6 @@ def _check(features, labels, clean_labels, keep, weight):
     return x, y, c, k
 
 
-def _scored_against(against: str, y, c, keep):
-    if against == "cleaned":
-        return c, keep, CLEANED_REF, True
-    if against == "original":
-        return y, np.ones(len(y), dtype=bool), ORIGINAL_REF, False
-    raise LabelError(f"the `against` option must be 'cleaned' or 'original', got '{against}'")
-
-
 def _result(setting, reference, trusted, pair, ref, before, after, n, nk, names, folds=None) -> TagComparison:
     return TagComparison(
         setting=setting, reference=reference, trusted_reference=trusted, model=pair.model, seed=pair.seed,
@@ -197,7 +189,7 @@ def compare_tags_on_holdout(features, labels, clean_labels, *, class_names, frac
             raise LabelError(f"reference tags have shape {ref.shape} but labels have {y.shape}; they must match")
         scored, what, trusted = np.ones(len(y), bool), "the trusted --test-labels", True
     else:
-        ref, scored, what, trusted = _scored_against(against, y, c, k)
+        ref, scored, what, trusted = scored_against(against, y, c, k)
     pair = _Pair(x, y, c, k, model=model, seed=seed)
     rows = np.flatnonzero(test & scored)
     if rows.size == 0:
@@ -215,7 +207,7 @@ def compare_tags_cross_validated(features, labels, clean_labels, *, class_names,
     from labelcli.core.stratify import check_tag_counts, multilabel_stratified_folds
 
     x, y, c, k = _check(features, labels, clean_labels, keep, weight)
-    ref, scored, what, trusted = _scored_against(against, y, c, k)
+    ref, scored, what, trusted = scored_against(against, y, c, k)
     check_tag_counts(y, folds, class_names=class_names)
     fold_id = multilabel_stratified_folds(y, folds=folds, seed=seed)
     pair = _Pair(x, y, c, k, model=model, seed=seed)
