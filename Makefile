@@ -47,11 +47,11 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
-# The five jobs of the README as shell scripts (examples/*.sh), each writing into $(OUT)/examples/<name>;
-# `make test` runs them too (tests/test_examples.py).
+# The jobs of the README as shell scripts (examples/*.sh), all writing into $(OUT)/examples (each in its
+# own subfolder or with its own file prefix); `make test` runs them too (tests/test_examples.py).
 examples: $(VENV)/.installed
-	@set -e; for s in examples/*.sh; do n=$$(basename $$s .sh); echo "--- $$s"; \
-		PATH="$(CURDIR)/$(BIN):$$PATH" bash $$s $(OUT)/examples/$$n; done
+	@set -e; for s in examples/*.sh; do echo "--- $$s"; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" bash $$s $(OUT)/examples; done
 
 # A longer run of the reader fuzzer than the 20 s inside `make test` (LABELCLI_FUZZ_SECONDS=...).
 fuzz: $(VENV)/.installed-test
