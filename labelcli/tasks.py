@@ -13,7 +13,7 @@ here and nothing is printed; progress goes to an optional callback tick(step, do
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -386,7 +386,10 @@ def report(ds, detection: Detection = Detection(), progress: Tick | None = None,
     if preds.chunks is not None:
         raise LabelError("the HTML report needs pred_probs in memory; raise the `max_memory` option")
     issues = label_issues(ds, preds, detection, progress)
-    summary = health_summary(ds, preds, Detection(compat=detection.compat), progress=progress)
+    # health's figures are of the rows a fix kept (as `health` on a fix output gives them)
+    kept = ds.without_skipped()
+    kept_preds = preds if kept is ds else replace(preds, array=preds.array[~ds.skip])
+    summary = health_summary(kept, kept_preds, Detection(compat=detection.compat), progress=progress)
     feats = feature_checks(ds, preds, features or FeatureChecks(), progress, executor) \
         if ds.features is not None else None
     return ReportResult(summary, issues, preds, feats)
