@@ -48,6 +48,8 @@ _WHERE = {
     "check_tag_counts": "labelcli.core.stratify",
     "multilabel_stratified_folds": "labelcli.core.stratify",
     "LabelError": "labelcli.errors",
+    "HealthDiff": "labelcli.core.baseline",
+    "compare_health": "labelcli.core.baseline",
 }
 
 __version__ = "0.1.0"
@@ -74,6 +76,7 @@ __all__ = [
     "DuplicateSets",
     "FILTERS",
     "FeatureIssues",
+    "HealthDiff",
     "HealthSummary",
     "KnnGraph",
     "LabelError",
@@ -89,6 +92,7 @@ __all__ = [
     "check_tag_counts",
     "class_balance",
     "class_priors",
+    "compare_health",
     "confident_joint",
     "confused_class_pairs",
     "estimate_joint",
