@@ -64,15 +64,35 @@ def find_issues(
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
     id_col: IdCol = None, save_pred_probs: SavePredProbs = None,
+    reference_labels: Annotated[Optional[str], typer.Option("--reference-labels", help="A reference set's labels: per-class thresholds and the noise estimate are fitted on it, and issues flagged in the new batch (--labels, --pred-probs) only, rows numbered in the batch. Also reports the batch's class-mix drift.")] = None,
+    reference_pred_probs: Annotated[Optional[str], typer.Option("--reference-pred-probs", help="The reference set's out-of-sample pred_probs (with --reference-labels).")] = None,
+    reference_features: Annotated[Optional[str], typer.Option("--reference-features", help="The reference set's features (with --features): the batch's outliers are scored against the reference's kNN index, and the outlier-rate drift reported.")] = None,
+    fail_above_drift: Annotated[Optional[float], typer.Option("--fail-above-drift", help="With a reference: exit 1 when a drift figure (class-mix total variation distance; outlier-rate rise) exceeds this (e.g. 0.1).")] = None,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
-    also outliers, near duplicates and duplicates whose labels disagree."""
+    also outliers, near duplicates and duplicates whose labels disagree; with --reference-* a new
+    batch against a reference set."""
     from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
     how = detection(filter_by, rank_by, compat, aggregation, alpha, temperature)
+    if reference_labels or reference_pred_probs or reference_features or fail_above_drift is not None:
+        from labelcli.cli import batch  # a new batch against a reference set
+
+        if engine != "local" or exclude or only_class or save_pred_probs or id_col or top is not None and all_rows:
+            raise LabelError("a reference run takes no --engine dask, --exclude, --class, --save-pred-probs, --id-col"
+                             " or --top with --all")
+        check_top(top)
+        return batch.find_batch_issues(
+            dict(labels=labels, pred_probs=pred_probs, features=features, classes=classes, label_col=label_col,
+                 prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
+                 multi_label=multi_label, label_sep=label_sep), how,
+            reference_labels=reference_labels, reference_pred_probs=reference_pred_probs,
+            reference_features=reference_features, fail_above_drift=fail_above_drift, top=top, all_rows=all_rows,
+            out=out, quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues, k=k, metric=metric,
+            dup_threshold=dup_threshold, outlier_threshold=outlier_threshold)
     io.check_pred_probs_source(pred_probs, features)
     check_top(top)
     cluster = engine_choice(engine, scheduler, workers, id_col)

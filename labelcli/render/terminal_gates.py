@@ -41,3 +41,31 @@ def baseline_diff(con, diff, *, gated: bool) -> None:
         table.add_row(escape(c.name), f"{c.before:.2%}", f"{c.now:.2%}", f"{c.change:+.2%}",
                       "yes" if c.name in worse else "")
     con.print(table)
+
+
+def batch_drift(con, result, classes, reference: str, limit=None) -> None:
+    """find-issues with a reference: what was fitted on it, and the batch's drift (class mix, and
+    outlier rate when features were given); the class shares that moved most."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    fit, d = result.reference, result.drift
+    figures = d.figures()
+    over = limit is not None and any(v > limit for v in figures.values())
+    lines = [f"thresholds and noise estimate fitted on {escape(reference)} ({fit.num_examples:,} examples,"
+             f" estimated noise rate {fit.noise_rate:.2%}); issues flagged in the batch only",
+             f"class mix drift (total variation distance) {d.class_mix_tvd:.3f}"]
+    if d.batch_outlier_rate is not None:
+        lines.append(f"outliers against the reference: {d.batch_outlier_rate:.2%} of the batch"
+                     f" (the reference's own: {d.reference_outlier_rate:.2%}, change {d.outlier_rate_change:+.2%})")
+    if limit is not None:
+        lines.append(f"gate --fail-above-drift {limit:g}: {'FAIL' if over else 'pass'}")
+    _panel(con, "new batch against the reference", lines, "red" if over else "green")
+    moved = sorted(range(len(classes)), key=lambda c: -abs(d.batch_shares[c] - d.reference_shares[c]))[:5]
+    table = Table(title="Class shares that moved most", title_justify="left", header_style="bold")
+    for col, justify in (("class", "left"), ("reference", "right"), ("batch", "right"), ("change", "right")):
+        table.add_column(col, justify=justify)
+    for c in moved:
+        r, b = d.reference_shares[c], d.batch_shares[c]
+        table.add_row(escape(str(classes[c])), f"{r:.1%}", f"{b:.1%}", f"{b - r:+.1%}")
+    con.print(table)
