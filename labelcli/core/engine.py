@@ -197,12 +197,12 @@ class Plan:
     num_to_remove_per_class: tuple | None = None
     min_examples_per_class: int = 1
     confident_joint: np.ndarray | None = field(default=None, compare=False)  # the caller's, instead of the estimate
+    ties: str = "row"  # core.select.TIES; "numpy" reproduces cleanlab where a whole class is in one chunk
     # A reference set's (core.reference): pass 1's per-class thresholds and the posterior's noise
     # matrix, instead of this data's; with its confident_joint the rows are scanned against them.
     thresholds: np.ndarray | None = field(default=None, compare=False)
     noise_matrix: np.ndarray | None = field(default=None, compare=False)
     count_joint: np.ndarray | None = field(default=None, compare=False)  # sets the counted filters' count (else confident_joint)
-    ties: str = "row"  # core.select.TIES; "numpy" reproduces cleanlab where a whole class is in one chunk
 
     @property
     def needs_cells(self) -> bool:
