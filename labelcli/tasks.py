@@ -361,6 +361,14 @@ def health_gates(result: HealthResult, *, fail_above=None, fail_above_outliers=N
     return failed
 
 
+def health_against_baseline(result: HealthResult, baseline_doc, *, margin: float = 0.0, baseline: str = "the baseline"):
+    """health --baseline: this run's noise rates (overall, per class or tag, matched by name)
+    against an earlier run's health document (labelcli.core.baseline.HealthDiff)."""
+    from labelcli.core.baseline import compare_health
+
+    return compare_health(baseline_doc, result.summary.to_dict(), margin=margin, baseline=baseline)
+
+
 # --- report ----------------------------------------------------------------------------------
 
 

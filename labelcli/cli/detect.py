@@ -64,15 +64,35 @@ def find_issues(
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
     id_col: IdCol = None, save_pred_probs: SavePredProbs = None,
+    reference_labels: Annotated[Optional[str], typer.Option("--reference-labels", help="A reference set's labels: per-class thresholds and the noise estimate are fitted on it, and issues flagged in the new batch (--labels, --pred-probs) only, rows numbered in the batch. Also reports the batch's class-mix drift.")] = None,
+    reference_pred_probs: Annotated[Optional[str], typer.Option("--reference-pred-probs", help="The reference set's out-of-sample pred_probs (with --reference-labels).")] = None,
+    reference_features: Annotated[Optional[str], typer.Option("--reference-features", help="The reference set's features (with --features): the batch's outliers are scored against the reference's kNN index, and the outlier-rate drift reported.")] = None,
+    fail_above_drift: Annotated[Optional[float], typer.Option("--fail-above-drift", help="With a reference: exit 1 when a drift figure (class-mix total variation distance; outlier-rate rise) exceeds this (e.g. 0.1).")] = None,
 ) -> None:
     """Rank the examples most likely to be mislabeled (multi-class or multi-label); with --features
-    also outliers, near duplicates and duplicates whose labels disagree."""
+    also outliers, near duplicates and duplicates whose labels disagree; with --reference-* a new
+    batch against a reference set."""
     from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
     as_json = check_format(format, out)
     budget = memory_budget(max_memory)
     how = detection(filter_by, rank_by, compat, aggregation, alpha, temperature)
+    if reference_labels or reference_pred_probs or reference_features or fail_above_drift is not None:
+        from labelcli.cli import batch  # a new batch against a reference set
+
+        if engine != "local" or exclude or only_class or save_pred_probs or id_col or top is not None and all_rows:
+            raise LabelError("a reference run takes no --engine dask, --exclude, --class, --save-pred-probs, --id-col"
+                             " or --top with --all")
+        check_top(top)
+        return batch.find_batch_issues(
+            dict(labels=labels, pred_probs=pred_probs, features=features, classes=classes, label_col=label_col,
+                 prob_prefix=prob_prefix, feature_prefix=feature_prefix, normalize=normalize,
+                 multi_label=multi_label, label_sep=label_sep), how,
+            reference_labels=reference_labels, reference_pred_probs=reference_pred_probs,
+            reference_features=reference_features, fail_above_drift=fail_above_drift, top=top, all_rows=all_rows,
+            out=out, quiet=quiet, as_json=as_json, fail_on_issues=fail_on_issues, k=k, metric=metric,
+            dup_threshold=dup_threshold, outlier_threshold=outlier_threshold)
     io.check_pred_probs_source(pred_probs, features)
     check_top(top)
     cluster = engine_choice(engine, scheduler, workers, id_col)
@@ -246,8 +266,11 @@ def health(
     compat: Compat = None, max_memory: MaxMemory = None, quiet: Quiet = False, format: Format = "text",
     debug: Debug = False, engine: Engine = "local", scheduler: Scheduler = None, workers: Workers = None,
     save_pred_probs: SavePredProbs = None,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="An earlier run's health summary (the .json `health --out` wrote): report what got worse, overall and per class (matched by name).")] = None,
+    fail_if_worse: Annotated[Optional[float], typer.Option("--fail-if-worse", help="With --baseline: exit 1 when the estimated noise rate, overall or of any class, rose by more than this (e.g. 0.01; 0: any rise).")] = None,
 ) -> None:
-    """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate."""
+    """Dataset health: overall score, estimated noise per class, overlapping classes. The CI gate
+    (against a fixed rate, or against an earlier run with --baseline)."""
     from labelcli import io, tasks
     from labelcli.render import tables, terminal
 
@@ -255,16 +278,20 @@ def health(
     budget = memory_budget(max_memory)
     how = detection(None, None, compat, None, 0.8, 0.1)
     for option, rate in (("--fail-above", fail_above), ("--fail-above-outliers", fail_above_outliers),
-                         ("--fail-above-duplicates", fail_above_duplicates)):
+                         ("--fail-above-duplicates", fail_above_duplicates), ("--fail-if-worse", fail_if_worse)):
         if rate is not None and not 0.0 <= rate <= 1.0:
             raise LabelError(f"{option} is a rate in [0, 1], got {rate}")
     io.check_pred_probs_source(pred_probs, features)
     if features is None and (fail_above_outliers is not None or fail_above_duplicates is not None or fail_on_imbalance):
         raise LabelError("--fail-above-outliers, --fail-above-duplicates and --fail-on-imbalance need --features")
+    if fail_if_worse is not None and baseline is None:
+        raise LabelError("--fail-if-worse needs --baseline (an earlier run's `health --out x.json`)")
+    before = None if baseline is None else _read_baseline(baseline)  # refused before any work
     cluster = engine_choice(engine, scheduler, workers)
     if cluster is not None and partitioned(labels, pred_probs):  # passes 1 and 2 on the cluster, O(K^2) here
         from labelcli.distributed import commands
 
+        commands.refuse("--baseline", baseline)
         commands.refuse("--features", features)
         commands.refuse("--save-pred-probs", save_pred_probs)
         result = commands.health(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
@@ -272,7 +299,7 @@ def health(
                                       label_sep=label_sep), how, cluster, top_pairs=top_pairs, out=out, quiet=quiet,
                                  as_json=as_json, fail_above=fail_above)
         return _gates(result, fail_above, None, None, False)
-    srcs = [labels, pred_probs, features]
+    srcs = [labels, pred_probs, features, baseline]
     if out is not None:
         io.check_output_path(out, srcs, allowed=io.JSON_OUT)
     io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=[labels], outputs=[out],
@@ -289,6 +316,10 @@ def health(
                               executor=ex, crossval=tasks.CrossValidation(model, folds, seed))
     summary, feats = result.summary, result.features
     doc = tables.health_document(summary, feats, ds.classes)
+    diff = None if before is None else tasks.health_against_baseline(
+        result, before, margin=0.0 if fail_if_worse is None else fail_if_worse, baseline=baseline)
+    if diff is not None:  # (the health keys stay as they are: this file is the next run's baseline)
+        doc["compared_to_baseline"] = diff.to_dict()
     with io.all_or_nothing():  # the summary and the saved pred_probs, both or neither
         if out is not None:
             io.write_json(doc, out, inputs=srcs)
@@ -301,17 +332,35 @@ def health(
         if feats is not None:
             terminal.feature_issues(con, doc["features"], [])
         terminal.pred_probs_source(con, result.predictions, save_pred_probs)
+        if diff is not None:
+            from labelcli.render import terminal_gates
+
+            terminal_gates.baseline_diff(con, diff, gated=fail_if_worse is not None)
     if as_json:
         print_json(doc)
-    _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance)
+    worse = [] if diff is None or fail_if_worse is None else [
+        f"estimated noise rate{'' if c.name == 'overall' else f' of {diff.unit} {c.name}'} rose from {c.before:.2%}"
+        f" to {c.now:.2%} ({c.change:+.2%}), more than --fail-if-worse {fail_if_worse:g}" for c in diff.worse]
+    _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance, worse)
 
 
-def _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance) -> None:
+def _read_baseline(path: str) -> dict:
+    """The baseline health document, checked (not JSON, not a health summary: one line, exit 2)."""
+    from labelcli.core.baseline import noise_rates
+    from labelcli.io.baseline import read_json_document
+
+    doc = read_json_document(path)
+    noise_rates(doc, path)
+    return doc
+
+
+def _gates(result, fail_above, fail_above_outliers, fail_above_duplicates, fail_on_imbalance, worse=()) -> None:
     from labelcli import tasks
     from labelcli.render import terminal
 
     failed = tasks.health_gates(result, fail_above=fail_above, fail_above_outliers=fail_above_outliers,
                                 fail_above_duplicates=fail_above_duplicates, fail_on_imbalance=fail_on_imbalance)
+    failed = [*failed, *worse]
     for message in failed:
         terminal.gate_failed(message)
     if failed:

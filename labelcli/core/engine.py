@@ -36,6 +36,7 @@ from labelcli.core.pruning import (
 from labelcli.core.scan import RowScan
 from labelcli.core.scores import MODEL_METHODS, check_method, needs_thresholds
 from labelcli.core.select import lowest_mask, order_by_score
+from labelcli.errors import LabelError
 
 
 class ArraySource:
@@ -197,6 +198,11 @@ class Plan:
     min_examples_per_class: int = 1
     confident_joint: np.ndarray | None = field(default=None, compare=False)  # the caller's, instead of the estimate
     ties: str = "row"  # core.select.TIES; "numpy" reproduces cleanlab where a whole class is in one chunk
+    # A reference set's (core.reference): pass 1's per-class thresholds and the posterior's noise
+    # matrix, instead of this data's; with its confident_joint the rows are scanned against them.
+    thresholds: np.ndarray | None = field(default=None, compare=False)
+    noise_matrix: np.ndarray | None = field(default=None, compare=False)
+    count_joint: np.ndarray | None = field(default=None, compare=False)  # sets the counted filters' count (else confident_joint)
 
     @property
     def needs_cells(self) -> bool:
@@ -241,6 +247,8 @@ class Plan:
                       self.min_examples_per_class, k)
         if self.confident_joint is not None:
             v.check_class_matrix(self.confident_joint, k, name="confident_joint")
+        if self.thresholds is not None and np.shape(self.thresholds) != (k,):
+            raise LabelError(f"thresholds has shape {np.shape(self.thresholds)}; expected ({k},) for {k} classes")
 
     def prune_counts(self, classes: ps.Classes, joint: np.ndarray) -> np.ndarray | None:
         if self.filter_by not in PRUNING:
@@ -258,9 +266,12 @@ def find_label_issues(labels: np.ndarray, source, plan: Plan, run: Run = Run()) 
 
     def passes():
         classes = _classes(stream)
+        if plan.thresholds is not None:
+            classes.thresholds = plan.thresholds  # a reference set's, instead of the class means
         scan, scores, adjusted = _joint(stream, classes, plan)
         if plan.needs_posterior:
-            scores["posterior"] = _posterior(stream, _noise_matrix(stream, classes, scan))
+            noise = _noise_matrix(stream, classes, scan) if plan.noise_matrix is None else plan.noise_matrix
+            scores["posterior"] = _posterior(stream, noise)
         pcm = plan.prune_counts(classes, scan.joint)
         cells = _cells(stream, classes, pcm, plan) if plan.needs_cells else None
         return _finish(plan, classes, scan, scores, pcm, cells, adjusted)
@@ -293,7 +304,8 @@ def _finish(plan: Plan, classes: ps.Classes, scan: RowScan, scores: dict, pcm, c
         else:  # the caller's joint sets the count, as it does for cleanlab's low_* filters
             from labelcli.core.latent import calibrated_off_diagonal
 
-            num = calibrated_off_diagonal(plan.confident_joint, classes.counts)
+            num = calibrated_off_diagonal(plan.confident_joint if plan.count_joint is None else plan.count_joint,
+                                          classes.counts)
         mask = lowest_mask(scores[plan.filter_by[len("low_") :]], num, plan.ties)
     else:
         mask = issues_mask(
