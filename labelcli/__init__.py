@@ -15,6 +15,8 @@ _WHERE = {
     "multilabel": "labelcli.core.multilabel",
     "confused_class_pairs": "labelcli.core.coreset",
     "importance_scores": "labelcli.core.coreset",
+    "Consensus": "labelcli.core.consensus",
+    "consensus": "labelcli.core.consensus",
     "review_order": "labelcli.core.coreset",
     "NoiseEstimate": "labelcli.core.counting",
     "calibrate_confident_joint": "labelcli.core.counting",
@@ -71,6 +73,7 @@ def __dir__():
 
 __all__ = [
     "ClassBalance",
+    "Consensus",
     "DuplicateSets",
     "FILTERS",
     "FeatureIssues",
@@ -89,6 +92,7 @@ __all__ = [
     "check_tag_counts",
     "class_balance",
     "class_priors",
+    "consensus",
     "confident_joint",
     "confused_class_pairs",
     "estimate_joint",
