@@ -168,8 +168,15 @@ def _wide_npy(arr: np.ndarray, name: str):
     return rows, cols, arr[rows, cols], [str(j) for j in range(arr.shape[1])], None
 
 
+def _id_like(col, example_col: str) -> bool:
+    """A wide table's columns that are not annotators: the example ids, an index (pandas writes
+    "Unnamed: 0" for an unnamed one), an id."""
+    c = str(col)
+    return c == example_col or c.strip().lower() in ("index", "id") or c.startswith("Unnamed: ")
+
+
 def _wide_table(df, name: str, example_col: str):
-    cols_all = [c for c in df.columns if str(c) != example_col]
+    cols_all = [c for c in df.columns if not _id_like(c, example_col)]
     if not cols_all:
         raise LabelError(f"{name}: no annotator columns")
     examples = df[example_col].to_numpy(dtype=object) if example_col in df.columns else None

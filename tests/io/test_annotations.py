@@ -45,6 +45,14 @@ def test_wide_csv_with_empty_cells(tmp_path):
     assert a.matrix.tolist() == [[0, -1, 1], [2, 2, -1], [-1, 1, 1]] and a.classes == ("0", "1", "2")
 
 
+def test_wide_table_index_and_id_columns_are_not_annotators(tmp_path):
+    pd.DataFrame({"r1": [0, 1], "r2": [0, None]}).to_csv(tmp_path / "w.csv")  # pandas' unnamed index
+    a = read_annotations(str(tmp_path / "w.csv"))
+    assert a.annotators == ("r1", "r2") and a.matrix.tolist() == [[0, 0], [1, -1]]
+    b = read_annotations(write(tmp_path, "v.csv", "id,r1,r2\n7,cat,dog\n8,dog,\n"))
+    assert b.annotators == ("r1", "r2") and b.classes == ("cat", "dog")
+
+
 def test_wide_npy_nan_and_minus_one(tmp_path):
     np.save(tmp_path / "w.npy", np.array([[0, np.nan, 1], [1, 1, -1]]))
     a = read_annotations(str(tmp_path / "w.npy"))
