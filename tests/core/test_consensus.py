@@ -180,3 +180,23 @@ def test_public_api():
     res = labelcli.consensus(np.array([[0, 0], [1, 0], [1, 1]]), np.array([[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]]))
     assert res.labels.tolist() == [0, 1, 1]
     assert "consensus" in dir(labelcli)
+
+
+@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("with_pp", [True, False])
+def test_invariant_to_the_order_of_examples_and_annotators(seed, with_pp):
+    rng = np.random.default_rng(seed)
+    n, m, k = 80, 5, 4
+    truth = rng.integers(0, k, n)
+    mat = np.where(rng.random((n, m)) < 0.7, truth[:, None], rng.integers(0, k, (n, m)))
+    mat[rng.random((n, m)) < 0.5] = -1
+    mat[np.arange(n), rng.integers(0, m, n)] = truth
+    mat[0] = truth[0]
+    pp = rng.dirichlet(np.ones(k), n) if with_pp else None
+    rows, cols = rng.permutation(n), rng.permutation(m)
+    a = consensus(mat, pp, num_classes=k)
+    b = consensus(mat[rows][:, cols], None if pp is None else pp[rows], num_classes=k)
+    np.testing.assert_array_equal(a.labels[rows], b.labels)
+    np.testing.assert_allclose(a.quality[rows], b.quality, atol=1e-12)
+    np.testing.assert_allclose(a.annotator_quality[cols], b.annotator_quality, atol=1e-12)
+    np.testing.assert_array_equal(a.worst_class[cols], b.worst_class)
