@@ -42,6 +42,9 @@ def consensus_cmd(
     outs = [p for p in (out, annotators_out, labels_out) if p is not None]
     if sum(p == "-" for p in outs) > 1:
         raise LabelError("only one of --out, --annotators-out and --labels-out can be '-' (stdout)")
+    files = [p for p in outs if p != "-"]
+    if any(io.same_file(a, b) or a == b for i, a in enumerate(files) for b in files[i + 1:]):
+        raise LabelError("--out, --annotators-out and --labels-out must be different files")
     if as_json and "-" in outs:
         raise LabelError("'-' (stdout) and --format json both write to stdout; choose one")
     for path, option in ((out, "--out"), (annotators_out, "--annotators-out")):

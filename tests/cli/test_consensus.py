@@ -146,6 +146,8 @@ def test_bad_options(crowd, tmp_path):
     assert_bad_input(["consensus", "-a", a, "--out", "-", "--format", "json"], "stdout")
     assert_bad_input(["consensus", "-a", a, "-p", SAMPLE / "digits_pred_probs.npy", "--labels-out",
                       tmp_path / "y.txt"], "--labels-out")
+    assert_bad_input(["consensus", "-a", a, "--out", tmp_path / "o.csv", "--annotators-out", tmp_path / "o.csv"],
+                     "different files")
     r = run_cli("consensus", "--help")
     assert r.code == 0 and "CROWDLAB" in r.stdout
 
