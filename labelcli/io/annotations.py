@@ -61,11 +61,11 @@ def _raw_values(values: np.ndarray):
     return "str", vals
 
 
-def _classes_and_indices(values, given, prob_names, k_probs, name, probs_name):
+def _classes_and_indices(values, given, prob_names, k_probs, name, probs_name, rows=None):
     kind, raw = _raw_values(values)
     if kind == "int" and (raw < 0).any():
         raise LabelError(f"{name}: label {int(raw[raw < 0][0])} is negative (use an empty cell, NaN or -1 for missing)")
-    names, idx, order = resolve_classes(kind, raw, given, prob_names, k_probs, name, probs_name)
+    names, idx, order = resolve_classes(kind, raw, given, prob_names, k_probs, name, probs_name, rows=rows)
     idx = np.asarray(idx, dtype=np.int64)
     if (idx >= len(names)).any():
         bad = int(idx[idx >= len(names)][0])
@@ -140,7 +140,9 @@ def read_annotations(
             n = len(probs)
     if len(values) == 0:
         raise LabelError(f"{name}: no annotations")
-    kind, names, idx, order = _classes_and_indices(values, given, prob_names, k_probs, name, probs_name)
+    # messages name the file's row: a long table's row, a wide table's example row
+    where = np.arange(len(values)) if layout == "long" else rows
+    kind, names, idx, order = _classes_and_indices(values, given, prob_names, k_probs, name, probs_name, where)
     if order is not None:
         probs = probs[:, order]
     mat = np.full((n, len(annotators)), MISSING, dtype=np.int64)

@@ -99,3 +99,10 @@ def test_wide_rows_must_match_pred_probs(tmp_path):
 def test_idle_annotator_column(tmp_path):
     with pytest.raises(LabelError, match="annotator 'c' labeled no example"):
         read_annotations(write(tmp_path, "w.csv", "a,b,c\n0,1,\n1,1,\n"))
+
+
+def test_unknown_label_names_its_row(tmp_path):
+    pd.DataFrame({"dog": [0.9, 0.4, 0.5], "cat": [0.1, 0.6, 0.5]}).to_csv(tmp_path / "pp.csv", index=False)
+    wide = write(tmp_path, "w.csv", "a,b\ndog,cat\n,dog\ncat,bird\n")
+    with pytest.raises(LabelError, match="'bird' at row 2 "):
+        read_annotations(wide, pred_probs=str(tmp_path / "pp.csv"))
