@@ -15,6 +15,8 @@ _WHERE = {
     "multilabel": "labelcli.core.multilabel",
     "confused_class_pairs": "labelcli.core.coreset",
     "importance_scores": "labelcli.core.coreset",
+    "Consensus": "labelcli.core.consensus",
+    "consensus": "labelcli.core.consensus",
     "review_order": "labelcli.core.coreset",
     "NoiseEstimate": "labelcli.core.counting",
     "calibrate_confident_joint": "labelcli.core.counting",
@@ -78,6 +80,7 @@ def __dir__():
 
 __all__ = [
     "ClassBalance",
+    "Consensus",
     "DuplicateSets",
     "FILTERS",
     "FeatureIssues",
@@ -101,6 +104,7 @@ __all__ = [
     "class_balance",
     "class_priors",
     "compare_health",
+    "consensus",
     "confident_joint",
     "confused_class_pairs",
     "estimate_joint",

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from labelcli.cli import bench, detect, review
+from labelcli.cli import bench, consensus, detect, review
 from labelcli.errors import ExitCode, LabelError, OutputClosed, printable
 
 app = typer.Typer(
@@ -52,6 +52,7 @@ app.command("report")(review.report_cmd)
 app.command("fix")(review.fix_cmd)
 app.command("evaluate")(review.evaluate_cmd)
 app.command("benchmark")(bench.benchmark_cmd)
+app.command("consensus")(consensus.consensus_cmd)
 
 
 def as_flags(text: str) -> str:

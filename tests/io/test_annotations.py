@@ -1,0 +1,108 @@
+"""labelcli.io.annotations: long and wide tables, .npy, class names, ids, and the refusals."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labelcli.errors import LabelError
+from labelcli.io.annotations import read_annotations
+
+LONG = "example,annotator,label\n0,ann,cat\n0,bob,dog\n1,ann,dog\n1,cy,dog\n2,bob,cat\n2,cy,cat\n"
+
+
+def write(tmp_path, name, text):
+    p = tmp_path / name
+    p.write_text(text)
+    return str(p)
+
+
+def test_long_csv_names(tmp_path):
+    a = read_annotations(write(tmp_path, "a.csv", LONG))
+    assert a.layout == "long" and a.classes == ("cat", "dog") and a.annotators == ("ann", "bob", "cy")
+    assert a.matrix.tolist() == [[0, 1, -1], [1, -1, 1], [-1, 0, 0]]
+    assert a.examples is None and a.label_kind == "str"
+
+
+def test_long_with_string_ids_keeps_their_first_order(tmp_path):
+    text = "item,who,y\nb7,x,1\na2,x,0\nb7,z,1\na2,z,0\n"
+    a = read_annotations(write(tmp_path, "a.csv", text), example_col="item", annotator_col="who", label_col="y")
+    assert list(a.examples) == ["b7", "a2"] and a.matrix.tolist() == [[1, 1], [0, 0]]
+
+
+def test_long_parquet_and_pred_probs_column_names(tmp_path):
+    df = pd.DataFrame({"example": [0, 0, 1, 1], "annotator": ["a", "b", "a", "b"], "label": ["dog", "dog", "cat", "dog"]})
+    df.to_parquet(tmp_path / "a.parquet")
+    pd.DataFrame({"dog": [0.9, 0.4], "cat": [0.1, 0.6]}).to_csv(tmp_path / "pp.csv", index=False)
+    a = read_annotations(str(tmp_path / "a.parquet"), pred_probs=str(tmp_path / "pp.csv"))
+    assert a.classes == ("dog", "cat") and a.matrix.tolist() == [[0, 0], [1, 0]]
+    assert a.pred_probs.shape == (2, 2)
+
+
+def test_wide_csv_with_empty_cells(tmp_path):
+    a = read_annotations(write(tmp_path, "w.csv", "r1,r2,r3\n0,,1\n2,2,\n,1,1\n"))
+    assert a.layout == "wide" and a.annotators == ("r1", "r2", "r3")
+    assert a.matrix.tolist() == [[0, -1, 1], [2, 2, -1], [-1, 1, 1]] and a.classes == ("0", "1", "2")
+
+
+def test_wide_table_index_and_id_columns_are_not_annotators(tmp_path):
+    pd.DataFrame({"r1": [0, 1], "r2": [0, None]}).to_csv(tmp_path / "w.csv")  # pandas' unnamed index
+    a = read_annotations(str(tmp_path / "w.csv"))
+    assert a.annotators == ("r1", "r2") and a.matrix.tolist() == [[0, 0], [1, -1]]
+    b = read_annotations(write(tmp_path, "v.csv", "id,r1,r2\n7,cat,dog\n8,dog,\n"))
+    assert b.annotators == ("r1", "r2") and b.classes == ("cat", "dog")
+
+
+def test_wide_npy_nan_and_minus_one(tmp_path):
+    np.save(tmp_path / "w.npy", np.array([[0, np.nan, 1], [1, 1, -1]]))
+    a = read_annotations(str(tmp_path / "w.npy"))
+    assert a.matrix.tolist() == [[0, -1, 1], [1, 1, -1]] and a.annotators == ("0", "1", "2")
+
+
+def test_classes_option_orders_the_names(tmp_path):
+    a = read_annotations(write(tmp_path, "a.csv", LONG), classes="dog,cat")
+    assert a.classes == ("dog", "cat") and a.matrix[0].tolist() == [1, 0, -1]
+
+
+def test_row_numbers_follow_pred_probs(tmp_path):
+    np.save(tmp_path / "pp.npy", np.full((4, 2), 0.5))
+    text = "example,annotator,label\n0,a,0\n1,a,1\n2,a,0\n3,a,1\n0,b,0\n"
+    a = read_annotations(write(tmp_path, "a.csv", text), pred_probs=str(tmp_path / "pp.npy"))
+    assert a.matrix.shape == (4, 2)
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("example,annotator,label\n0,a,cat\n0,a,dog\n1,b,cat\n", "two labels from annotator 'a'"),
+    ("example,annotator,label\n0,a,cat\n2,b,dog\n", "no annotation"),
+    ("example,annotator,label\n0,a,cat\n1,b,\n", "has no label"),
+    ("example,annotator,label\n0,a,cat\n1,b,bird\n", "bird"),
+    ("example,annotator\n0,a\n1,b\n", "no column 'label'"),
+])
+def test_refused(tmp_path, text, fragment):
+    with pytest.raises(LabelError, match=fragment):
+        read_annotations(write(tmp_path, "a.csv", text), classes="cat,dog")
+
+
+def test_example_beyond_pred_probs(tmp_path):
+    np.save(tmp_path / "pp.npy", np.full((2, 2), 0.5))
+    with pytest.raises(LabelError, match="example 5 is not a row of .*pp.npy"):
+        read_annotations(write(tmp_path, "a.csv", "example,annotator,label\n0,a,0\n5,b,1\n"),
+                         pred_probs=str(tmp_path / "pp.npy"))
+
+
+def test_wide_rows_must_match_pred_probs(tmp_path):
+    np.save(tmp_path / "pp.npy", np.full((3, 2), 0.5))
+    with pytest.raises(LabelError, match="must match"):
+        read_annotations(write(tmp_path, "w.csv", "a,b\n0,1\n1,1\n"), pred_probs=str(tmp_path / "pp.npy"))
+
+
+def test_idle_annotator_column(tmp_path):
+    with pytest.raises(LabelError, match="annotator 'c' labeled no example"):
+        read_annotations(write(tmp_path, "w.csv", "a,b,c\n0,1,\n1,1,\n"))
+
+
+def test_unknown_label_names_its_row(tmp_path):
+    pd.DataFrame({"dog": [0.9, 0.4, 0.5], "cat": [0.1, 0.6, 0.5]}).to_csv(tmp_path / "pp.csv", index=False)
+    wide = write(tmp_path, "w.csv", "a,b\ndog,cat\n,dog\ncat,bird\n")
+    with pytest.raises(LabelError, match="'bird' at row 2 "):
+        read_annotations(wide, pred_probs=str(tmp_path / "pp.csv"))
