@@ -126,6 +126,7 @@ def issue_table_rows(path: str, ds, top: int, sep: str) -> dict:
     rows = fixing.row_indices(df["index"].to_numpy(dtype=object), len(ds.labels),
                               lambda r: f"{path} row {r} (0-based)")
     col = lambda c, fill: df[c].to_numpy(dtype=object) if c in df.columns else np.full(len(df), fill, dtype=object)  # noqa: E731
+    text = lambda c: np.array([undefused(v) for v in col(c, "")], dtype=object)  # noqa: E731
     try:
         scores = np.asarray(col("label_score", np.nan), dtype=np.float64)
     except (TypeError, ValueError):
@@ -133,11 +134,19 @@ def issue_table_rows(path: str, ds, top: int, sep: str) -> dict:
     flagged = np.array([str(v).strip().lower() in ("true", "1", "yes") for v in col("is_label_issue", True)])
     out = {"rows": rows, "scores": scores, "flagged": flagged}
     if ds.multi_label:
-        out.update(given=format_tags(ds.labels[rows], ds.classes, sep), suggested=col("predicted_labels", ""),
-                   suspect=col("suspect_tags", ""))
+        out.update(given=format_tags(ds.labels[rows], ds.classes, sep), suggested=text("predicted_labels"),
+                   suspect=text("suspect_tags"))
     else:
-        out.update(given=np.asarray(ds.classes, dtype=object)[ds.labels[rows]], suggested=col("predicted_label", ""))
+        out.update(given=np.asarray(ds.classes, dtype=object)[ds.labels[rows]], suggested=text("predicted_label"))
     return out
+
+
+def undefused(cell):
+    """A cell of a CSV table as written: without the apostrophe that guards a text starting like a
+    spreadsheet formula ('+tag -tag' is written as "'+tag -tag")."""
+    if isinstance(cell, str) and len(cell) > 1 and cell[0] == "'" and cell[1] in "=+-@\t\r":
+        return cell[1:]
+    return cell
 
 
 def row_fields(ds, labels: str, features: str | None, label_col: str, rows):
