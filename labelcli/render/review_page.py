@@ -18,6 +18,7 @@ import zlib
 
 import numpy as np
 
+MAX_SIDE = 384  # larger images are shown subsampled to about this many pixels a side (keeps the page small)
 MAX_FIELDS = 40  # a row's fields shown at most (wide tables: the first ones, then "+N more")
 TEMPLATE = "review_page.html"
 
@@ -41,8 +42,13 @@ def png_bytes(image: np.ndarray) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
-def png_data_uri(image: np.ndarray) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(image)).decode("ascii")
+def png_data_uri(image: np.ndarray, max_side: int = MAX_SIDE) -> str:
+    """The image as a data: URI; one longer than ``max_side`` pixels is subsampled (every n-th pixel)."""
+    a = np.asarray(image)
+    step = -(-max(a.shape[:2]) // max_side)
+    if step > 1:
+        a = a[::step, ::step]
+    return "data:image/png;base64," + base64.b64encode(png_bytes(a)).decode("ascii")
 
 
 def _cell(v) -> str:

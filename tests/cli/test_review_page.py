@@ -145,11 +145,13 @@ def test_the_export_format_is_what_fix_takes(tmp_path):
     (["--out", "{tmp}/r.html", "--issues", "{tmp}/noindex.csv"], ["noindex.csv", "no column 'index'"]),
     (["--out", "{tmp}/r.html", "--issues", "{tmp}/far.csv"], ["far.csv row 0"]),
     (["--out", "{tmp}/r.html", "--images", "{tmp}/small.npy"], ["small.npy", "must match"]),
+    (["--out", "{tmp}/r.html", "--issues", "{tmp}/words.csv"], ["words.csv", "label_score", "numbers"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, extra, fragments):
     pd.DataFrame({"row": [1]}).to_csv(tmp_path / "noindex.csv", index=False)
     pd.DataFrame({"index": [5000]}).to_csv(tmp_path / "far.csv", index=False)
     np.save(tmp_path / "small.npy", np.zeros((3, 8, 8)))
+    pd.DataFrame({"index": [1], "label_score": ["low"]}).to_csv(tmp_path / "words.csv", index=False)
     args = ["review", "-l", L, "-p", P] + [a.replace("{tmp}", str(tmp_path)) for a in extra]
     assert_bad_input(args, *fragments, folder=tmp_path)
 
@@ -162,3 +164,24 @@ def test_refuses_to_overwrite_an_input(tmp_path):
     lab = tmp_path / "l.html"
     lab.write_text("x")
     assert_bad_input(["review", "-l", L, "-p", P, "--issues", lab, "--out", lab], "overwrite", folder=tmp_path)
+
+
+def test_rows_an_earlier_fix_dropped_are_left_out(tmp_path):
+    first = tmp_path / "first.html"
+    cli_ok("review", "-l", SAMPLE / "labels.csv", "-p", SAMPLE / "pred_probs.csv", "--out", first, "-q", "--top", "10")
+    top = [i["index"] for i in page(first)["items"]]
+    pd.DataFrame({"index": top[:3], "action": "drop"}).to_csv(tmp_path / "d.csv", index=False)
+    cli_ok("fix", "-l", SAMPLE / "labels.csv", "--decisions", tmp_path / "d.csv", "--out", tmp_path / "f.csv", "-q")
+    again = tmp_path / "again.html"
+    cli_ok("review", "-l", tmp_path / "f.csv", "-p", SAMPLE / "pred_probs.csv", "--out", again, "-q", "--top", "7")
+    assert [i["index"] for i in page(again)["items"]] == top[3:10]
+
+
+def test_no_suspects_makes_an_empty_page(tmp_path):
+    labels = np.array([0, 1] * 10)
+    probs = np.where(np.eye(2)[labels] > 0, 0.9, 0.1)
+    np.save(tmp_path / "y.npy", labels)
+    np.save(tmp_path / "p.npy", probs)
+    out = tmp_path / "r.html"
+    cli_ok("review", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "--out", out, "-q")
+    assert page(out)["items"] == [] and "Nothing to review" in out.read_text(encoding="utf-8")

@@ -82,6 +82,15 @@ def test_png_grey_and_colour_round_trip():
     assert rp.png_data_uri(grey).startswith("data:image/png;base64,")
 
 
+def test_large_images_are_subsampled():
+    import base64
+
+    big = np.random.default_rng(1).random((1000, 500, 3))
+    w, h, _, px = _unpng(base64.b64decode(rp.png_data_uri(big).split(",", 1)[1]))
+    assert (w, h) == (167, 334)  # every 3rd pixel
+    assert np.array_equal(px.reshape(h, w, 3), np.round(big[::3, ::3] * 255).astype(np.uint8))
+
+
 def test_storage_key_follows_the_content():
     a = _doc(rp.review_items([0], ["a"], ["b"], [0.1], [True]))
     b = _doc(rp.review_items([1], ["a"], ["b"], [0.1], [True]))
