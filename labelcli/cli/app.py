@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from labelcli.cli import bench, consensus, detect, review
+from labelcli.cli import bench, consensus, detect, review, review_page
 from labelcli.errors import ExitCode, LabelError, OutputClosed, printable
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ app.command("health")(detect.health)
 app.command("report")(review.report_cmd)
 app.command("fix")(review.fix_cmd)
 app.command("evaluate")(review.evaluate_cmd)
+app.command("review")(review_page.review_cmd)
 app.command("benchmark")(bench.benchmark_cmd)
 app.command("consensus")(consensus.consensus_cmd)
 
