@@ -40,9 +40,25 @@ def simulate(truth: np.ndarray, k: int, m: int, rng, *, acc_low: float, confusab
     return labels, true_acc
 
 
+
+def both_tools(ann, pp, k: int):
+    """labelcli's and cleanlab's CROWDLAB on the same annotations and pred_probs, each timed:
+    (labelcli's result, cleanlab's dict, labelcli seconds, cleanlab seconds)."""
+    from cleanlab.multiannotator import get_label_quality_multiannotator
+
+    from labelcli.core.consensus import consensus
+
+    t0 = time.perf_counter()
+    ours = consensus(ann, pp, num_classes=k)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cl = get_label_quality_multiannotator(ann, pp, verbose=False)
+    return ours, cl, t_ours, time.perf_counter() - t0
+
 def run(name: str, x: np.ndarray, truth: np.ndarray, m: int, seed: int, acc_low: float, confuse: bool) -> dict:
     from scipy.stats import spearmanr
-    from cleanlab.multiannotator import get_label_quality_multiannotator
 
     from labelcli.core.consensus import check_annotations, consensus, majority_vote
     from labelcli.ml.crossval import cross_val_pred_probs
@@ -61,14 +77,7 @@ def run(name: str, x: np.ndarray, truth: np.ndarray, m: int, seed: int, acc_low:
     mat, _ = check_annotations(ann, k)
     vote = majority_vote(mat, k)
     pp = cross_val_pred_probs(x, vote, num_classes=k, seed=seed).pred_probs
-    t0 = time.perf_counter()
-    ours = consensus(ann, pp, num_classes=k)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl = get_label_quality_multiannotator(ann, pp, verbose=False)
-    t_cl = time.perf_counter() - t0
+    ours, cl, t_ours, t_cl = both_tools(ann, pp, k)
     lq = cl["label_quality"]
     st = cl["annotator_stats"].sort_index()
     agree_only = consensus(ann, num_classes=k)
@@ -89,23 +98,12 @@ def run(name: str, x: np.ndarray, truth: np.ndarray, m: int, seed: int, acc_low:
 
 def speed(n: int = 100_000, m: int = 8, k: int = 10, seed: int = 0) -> dict:
     """Wall time of both tools on a synthetic problem of n examples (1-3 labels each)."""
-    from cleanlab.multiannotator import get_label_quality_multiannotator
-
-    from labelcli.core.consensus import consensus
-
     rng = np.random.default_rng(seed)
     truth = rng.integers(0, k, n)
     ann, _ = simulate(truth, k, m, rng, acc_low=0.4)
     pp = rng.dirichlet(np.ones(k), n) * 0.5
     pp[np.arange(n), truth] += 0.5
-    t0 = time.perf_counter()
-    ours = consensus(ann, pp, num_classes=k)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl = get_label_quality_multiannotator(ann, pp, verbose=False)
-    t_cl = time.perf_counter() - t0
+    ours, cl, t_ours, t_cl = both_tools(ann, pp, k)
     same = np.array_equal(ours.labels, cl["label_quality"]["consensus_label"].to_numpy())
     return {"n": n, "M": m, "K": k, "s_labelcli": round(t_ours, 3), "s_cleanlab": round(t_cl, 3),
             "speedup": round(t_cl / t_ours, 1), "same_labels": same}
