@@ -33,7 +33,16 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
     common = (o["label_col"], o["prob_prefix"], o["feature_prefix"], o["normalize"], quiet, o["multi_label"],
               o["label_sep"])
     ref = load(reference_labels, reference_pred_probs, reference_features, o["classes"], *common)
-    ds = load(o["labels"], o["pred_probs"], o["features"], list(ref.classes), *common)
+    try:
+        ds = load(o["labels"], o["pred_probs"], o["features"], list(ref.classes), *common)
+    except LabelError as e:
+        if o["classes"] is not None:
+            raise
+        # The batch is read with the reference's class list, not a --classes the user gave: say so.
+        raise LabelError(str(e).replace("differ from --classes", "differ from the reference's classes")
+                         .replace("; make them match or drop --classes", "; give the batch the reference's classes")
+                         .replace("; pass --classes or fix the file", "; the batch must use the reference's classes")
+                         ) from None
     if ds.num_skipped or ref.num_skipped:
         raise LabelError("a reference run takes labels without dropped rows (keep=false); give the labels as such")
     with steps_for(ds, quiet) as tick:

@@ -45,7 +45,7 @@ def review_cmd(
     from labelcli import io, tasks
     from labelcli.render import review_page, terminal
 
-    as_json = check_format(format, None)
+    as_json = check_format(format, out)
     how = detection(filter_by, rank_by, compat, None, 0.8, 0.1)
     check_top(top)
     if top > PAGE_MAX:
@@ -84,7 +84,7 @@ def review_cmd(
                                     given_column="given_labels" if ds.multi_label else "given_label", source=source)
     io.write_bytes(review_page.review_page(doc).encode("utf-8"), out, inputs=[*srcs, *image_files],
                    allowed=(".html",))
-    terminal.console(quiet).print(f"Wrote the review page {out}: {len(items)} examples to review"
+    terminal.console(quiet).print(f"Wrote the review page {'to stdout' if out == '-' else out}: {len(items)} examples to review"
                                   f" ({sum(i['flagged'] for i in items)} flagged). Open it in a browser;"
                                   " 'export decisions' gives a CSV for labelcli fix --decisions.",
                                   markup=False, highlight=False)
@@ -133,12 +133,40 @@ def issue_table_rows(path: str, ds, top: int, sep: str) -> dict:
         raise LabelError(f"{path}: column 'label_score' must hold numbers") from None
     flagged = np.array([str(v).strip().lower() in ("true", "1", "yes") for v in col("is_label_issue", True)])
     out = {"rows": rows, "scores": scores, "flagged": flagged}
+    given_col = "given_labels" if ds.multi_label else "given_label"
+    known = ("label_score", "is_label_issue", given_col, "predicted_labels" if ds.multi_label else "predicted_label")
+    if not any(c in df.columns for c in known):
+        raise LabelError(f"{path}: not a find-issues table (none of the columns {', '.join(known)});"
+                         " give the table `labelcli find-issues --out` wrote")
     if ds.multi_label:
         out.update(given=format_tags(ds.labels[rows], ds.classes, sep), suggested=text("predicted_labels"),
                    suspect=text("suspect_tags"))
     else:
         out.update(given=np.asarray(ds.classes, dtype=object)[ds.labels[rows]], suggested=text("predicted_label"))
+    if given_col in df.columns:
+        check_given(path, given_col, col(given_col, ""), out["given"], rows, sep)
     return out
+
+
+def check_given(path: str, column: str, cells, given, rows, sep: str) -> None:
+    """The issues table's given labels must be those of --labels at its rows (else the table was made
+    from other labels, and its rows would point at the wrong examples)."""
+    def as_text(cell) -> str:
+        if isinstance(cell, (list, tuple)) or getattr(cell, "ndim", 0) == 1:
+            return sep.join(str(c) for c in cell)
+        if cell is None or (isinstance(cell, float) and cell != cell):  # an empty cell (no tags)
+            return ""
+        return str(undefused(cell)).strip()
+
+    def same(cell, want) -> bool:
+        if column == "given_labels":  # tag sets: the order they are written in does not matter
+            return {t.strip() for t in as_text(cell).split(sep) if t.strip()} == {t for t in str(want).split(sep) if t}
+        return as_text(cell) == str(want)
+
+    for j, (cell, want) in enumerate(zip(cells, given)):
+        if not same(cell, want):
+            raise LabelError(f"{path}: row {j} (0-based) gives {column} '{as_text(cell)}' for example {rows[j]},"
+                             f" but --labels has '{want}'; was the table made from these labels?")
 
 
 def undefused(cell):

@@ -48,21 +48,24 @@ def _missing_cells(values: np.ndarray) -> np.ndarray:
     return blank | minus
 
 
-def _raw_values(values: np.ndarray):
+def _raw_values(values: np.ndarray, name: str):
     """The given labels as ("int", int64) or ("str", object array of stripped names)."""
     if values.dtype.kind in "biu":
+        if values.dtype.kind == "u" and values.size and values.max() > 2**62:
+            raise LabelError(f"{name}: label {values.max()} is not a class index")
         return "int", values.astype(np.int64)
     if values.dtype.kind == "f":
-        if not np.all(values == np.round(values)):
-            bad = values[values != np.round(values)][0]
-            raise LabelError(f"label {bad} is not a class index or name")
+        bad = ~np.isfinite(values) | (np.abs(values) >= 2.0**62)
+        bad |= ~bad & (values != np.round(np.where(bad, 0, values)))
+        if bad.any():
+            raise LabelError(f"{name}: label {values[bad][0]} is not a class index or name")
         return "int", values.astype(np.int64)
     vals = np.array([str(v).strip() for v in values], dtype=object)
     return "str", vals
 
 
 def _classes_and_indices(values, given, prob_names, k_probs, name, probs_name, rows=None):
-    kind, raw = _raw_values(values)
+    kind, raw = _raw_values(values, name)
     if kind == "int" and (raw < 0).any():
         raise LabelError(f"{name}: label {int(raw[raw < 0][0])} is negative (use an empty cell, NaN or -1 for missing)")
     names, idx, order = resolve_classes(kind, raw, given, prob_names, k_probs, name, probs_name, rows=rows)

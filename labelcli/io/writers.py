@@ -433,8 +433,15 @@ def write_folder(folder: str, files: dict[str, bytes], *, inputs: Sequence[str |
 
 
 def write_bytes(data: bytes, path: str, *, inputs: Sequence[str | None] = (), allowed: Sequence[str] = (".png",)) -> None:
-    """Write ``data`` (a PNG by default) to ``path`` atomically."""
+    """Write ``data`` (a PNG by default) to ``path`` atomically; '-' is stdout."""
     check_output_path(path, inputs, allowed=allowed)
+    if path == "-":
+        def put(stream) -> None:
+            stream.flush()
+            buffer = getattr(stream, "buffer", None)  # a text stream without bytes under it (a test runner)
+            buffer.write(data) if buffer is not None else stream.write(data.decode("utf-8", "surrogateescape"))
+        write_stdout(put)
+        return
     try:
         with _atomic(path, text=False) as f:
             f.write(data)

@@ -110,3 +110,19 @@ def test_python_api(split):
     issues = find_batch_issues(fit, np.load(split / "batch_labels.npy"), np.load(split / "batch_pp.npy"))
     assert issues.mask.shape == (797,) and issues.num_issues > 0
     assert batch_drift(np.load(split / "ref_labels.npy"), np.load(split / "shifted_labels.npy"), 10).class_mix_tvd > 0.4
+
+
+def test_batch_class_names_are_checked_against_the_reference(tmp_path):
+    """Without --classes the batch is read with the reference's class list; a mismatch says so
+    (not "--classes", which the user never gave)."""
+    labels = pd.read_csv(SAMPLE / "labels.csv")
+    pp = pd.read_csv(SAMPLE / "pred_probs.csv")
+    labels[:1000].to_csv(tmp_path / "rl.csv", index=False)
+    pp[:1000].to_csv(tmp_path / "rp.csv", index=False)
+    labels[1000:].to_csv(tmp_path / "bl.csv", index=False)
+    pp[1000:].rename(columns={"zero": "nil"}).to_csv(tmp_path / "bp.csv", index=False)
+    ref = ["--reference-labels", tmp_path / "rl.csv", "--reference-pred-probs", tmp_path / "rp.csv"]
+    r = run_cli("find-issues", "-l", tmp_path / "bl.csv", "-p", tmp_path / "bp.csv", *ref)
+    assert r.code == 2, r.stderr
+    assert_one_error_line(r.stderr, "bp.csv", "the reference's classes")
+    assert "--classes" not in r.stderr

@@ -146,12 +146,19 @@ def test_the_export_format_is_what_fix_takes(tmp_path):
     (["--out", "{tmp}/r.html", "--issues", "{tmp}/far.csv"], ["far.csv row 0"]),
     (["--out", "{tmp}/r.html", "--images", "{tmp}/small.npy"], ["small.npy", "must match"]),
     (["--out", "{tmp}/r.html", "--issues", "{tmp}/words.csv"], ["words.csv", "label_score", "numbers"]),
+    (["--out", "{tmp}/r.html", "--issues", "{tmp}/plain.csv"], ["plain.csv", "not a find-issues table"]),
+    (["--out", "{tmp}/r.html", "--issues", "{tmp}/other.csv"], ["other.csv", "example 3", "these labels"]),
+    (["--out", "-", "--format", "json"], ["both write to stdout"]),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, extra, fragments):
     pd.DataFrame({"row": [1]}).to_csv(tmp_path / "noindex.csv", index=False)
     pd.DataFrame({"index": [5000]}).to_csv(tmp_path / "far.csv", index=False)
     np.save(tmp_path / "small.npy", np.zeros((3, 8, 8)))
     pd.DataFrame({"index": [1], "label_score": ["low"]}).to_csv(tmp_path / "words.csv", index=False)
+    pd.DataFrame({"index": [1], "x": [2]}).to_csv(tmp_path / "plain.csv", index=False)
+    given = int(np.load(L)[3])  # a table made from other labels: its given label at row 3 differs
+    pd.DataFrame({"index": [3], "given_label": [(given + 1) % 10], "label_score": [0.1]}).to_csv(
+        tmp_path / "other.csv", index=False)
     args = ["review", "-l", L, "-p", P] + [a.replace("{tmp}", str(tmp_path)) for a in extra]
     assert_bad_input(args, *fragments, folder=tmp_path)
 
@@ -185,3 +192,24 @@ def test_no_suspects_makes_an_empty_page(tmp_path):
     out = tmp_path / "r.html"
     cli_ok("review", "-l", tmp_path / "y.npy", "-p", tmp_path / "p.npy", "--out", out, "-q")
     assert page(out)["items"] == [] and "Nothing to review" in out.read_text(encoding="utf-8")
+
+
+def test_out_dash_writes_the_page_to_stdout(tmp_path):
+    r = cli_ok("review", "-l", L, "-p", P, "--top", "5", "--out", "-")
+    cli_ok("review", "-l", L, "-p", P, "--top", "5", "--out", tmp_path / "r.html", "-q")
+    assert r.stdout == (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "to stdout" in r.stderr and not (tmp_path / "-").exists()
+
+
+def test_issues_table_of_the_same_labels_in_any_tag_order(tmp_path):
+    """A multi-label issues table whose tag sets are written in another order (or empty) is the same
+    labels; the check of its given labels compares sets."""
+    ml = SAMPLE / "digits_multilabel.csv"
+    cli_ok("find-issues", "-l", ml, "-p", ml, "--prob-prefix", "prob_", "--label-col", "tags", "--all", "-q",
+           "--out", tmp_path / "i.csv")
+    table = pd.read_csv(tmp_path / "i.csv", keep_default_na=False)
+    table["given_labels"] = [",".join(reversed(t.split(","))) for t in table["given_labels"]]
+    assert (table["given_labels"] == "").any()
+    table.to_csv(tmp_path / "shuffled.csv", index=False)
+    cli_ok("review", "-l", ml, "--label-col", "tags", "--issues", tmp_path / "shuffled.csv", "--top", "1000",
+           "--out", tmp_path / "r.html", "-q")

@@ -106,3 +106,16 @@ def test_unknown_label_names_its_row(tmp_path):
     wide = write(tmp_path, "w.csv", "a,b\ndog,cat\n,dog\ncat,bird\n")
     with pytest.raises(LabelError, match="'bird' at row 2 "):
         read_annotations(wide, pred_probs=str(tmp_path / "pp.csv"))
+
+
+@pytest.mark.parametrize("cells", ["inf,1", "1e300,1", "0.5,1", "-inf,1"])
+def test_non_integer_float_labels_are_refused_naming_the_file(tmp_path, cells):
+    path = write(tmp_path, "w.csv", f"a,b\n{cells}\n1,1\n")
+    with np.errstate(all="raise"), pytest.raises(LabelError, match=r"^.*w\.csv: label .* is not a class index"):
+        read_annotations(path)
+
+
+def test_non_integer_npy_label_names_the_file(tmp_path):
+    np.save(tmp_path / "w.npy", np.array([[0.5, 1.0], [1.0, 1.0]]))
+    with pytest.raises(LabelError, match=r"w\.npy: label 0\.5"):
+        read_annotations(str(tmp_path / "w.npy"))
