@@ -43,22 +43,24 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
                          .replace("; make them match or drop --classes", "; give the batch the reference's classes")
                          .replace("; pass --classes or fix the file", "; the batch must use the reference's classes")
                          ) from None
-    if ds.num_skipped or ref.num_skipped:
-        raise LabelError("a reference run takes labels without dropped rows (keep=false); give the labels as such")
+    # A `fix` output: the reference is the rows it kept; the batch's dropped rows are not listed
+    # again (the others keep their row numbers), as in find-issues without a reference.
+    only = None if ds.skip is None else ~ds.skip
     with steps_for(ds, quiet) as tick:
-        result = run(ds, ref, how, features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold),
-                     progress=tick)
+        result = run(ds, ref.without_skipped(), how,
+                     features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick)
     found = result.found
     table = tables.found_issues_table(found, ds.labels, tables.label_values(ds.classes, ds.label_kind),
-                                      include_all=all_rows, top=top, sep=o["label_sep"])
+                                      include_all=all_rows, top=top, sep=o["label_sep"], only=only)
     if out is not None:
         io.write_table(table, out, inputs=srcs)
     if not quiet:
         con = terminal.console()
-        terminal.found_issues(con, found, table, ds, top=top, out=out)
+        terminal.found_issues(con, found, table, ds, top=top, out=out, only=only,
+                              scope=tables.review_scope(None, None, ds.num_skipped))
         terminal_gates.batch_drift(con, result, ds.classes, reference_labels, fail_above_drift)
     if as_json:
-        doc = tables.found_issues_json(found, table, ds, top=top, only=None)
+        doc = tables.found_issues_json(found, table, ds, top=top, only=only)
         doc["reference"] = {"labels": reference_labels, "num_examples": result.reference.num_examples,
                             "estimated_noise_rate": result.reference.noise_rate}
         doc["drift"] = result.drift.to_dict(ds.classes)

@@ -81,9 +81,10 @@ def find_issues(
     if reference_labels or reference_pred_probs or reference_features or fail_above_drift is not None:
         from labelcli.cli import batch  # a new batch against a reference set
 
-        if engine != "local" or exclude or only_class or save_pred_probs or id_col or top is not None and all_rows:
-            raise LabelError("a reference run takes no --engine dask, --exclude, --class, --save-pred-probs, --id-col"
-                             " or --top with --all")
+        if (engine != "local" or exclude or only_class or save_pred_probs or id_col or top is not None and all_rows
+                or max_memory is not None):
+            raise LabelError("a reference run takes no --engine dask, --max-memory (both sets are read whole),"
+                             " --exclude, --class, --save-pred-probs, --id-col or --top with --all")
         check_top(top)
         return batch.find_batch_issues(
             dict(labels=labels, pred_probs=pred_probs, features=features, classes=classes, label_col=label_col,

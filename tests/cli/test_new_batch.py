@@ -90,6 +90,8 @@ def test_outliers_scored_against_the_reference(split, tmp_path):
     (["--reference-labels", "REF_LABELS", "--reference-pred-probs", "REF_PP", "--fail-above-drift", "2"],
      ("--fail-above-drift",)),
     (["--reference-labels", "REF_LABELS", "--reference-pred-probs", "REF_PP", "--class", "3"], ("--class",)),
+    (["--reference-labels", "REF_LABELS", "--reference-pred-probs", "REF_PP", "--max-memory", "1KB"],
+     ("--max-memory", "read whole")),
     (["--reference-labels", "REF_LABELS", "--reference-pred-probs", "BAD_PP"], ("ref_labels.npy", "outside")),
 ])
 def test_bad_input_one_line_exit_2(split, tmp_path, extra, fragments):
@@ -126,3 +128,27 @@ def test_batch_class_names_are_checked_against_the_reference(tmp_path):
     assert r.code == 2, r.stderr
     assert_one_error_line(r.stderr, "bp.csv", "the reference's classes")
     assert "--classes" not in r.stderr
+
+
+
+def test_fix_outputs_as_reference_and_as_batch(split, tmp_path):
+    """A `fix` output is a labels file here too: the reference is the rows it kept; the batch's
+    dropped rows are not listed again and the others keep their row numbers."""
+    plain = tmp_path / "plain.csv"
+    cli_ok("find-issues", "-l", split / "batch_labels.npy", "-p", split / "batch_pp.npy", *_ref(split), "-q",
+           "--out", plain)
+    listed = pd.read_csv(plain)["index"].tolist()
+    pd.DataFrame({"index": listed[:2], "action": "drop"}).to_csv(tmp_path / "d.csv", index=False)
+    cli_ok("fix", "-l", split / "batch_labels.npy", "--decisions", tmp_path / "d.csv", "--out", tmp_path / "f.csv",
+           "-q")
+    again = tmp_path / "again.csv"
+    r = cli_ok("find-issues", "-l", tmp_path / "f.csv", "-p", split / "batch_pp.npy", *_ref(split), "--out", again)
+    assert pd.read_csv(again)["index"].tolist() == listed[2:]
+    assert "2 rows skipped" in r.stderr
+    ref_fix = tmp_path / "ref_fixed.csv"  # the reference cleaned by fix: its dropped rows are not fitted on
+    n_ref = len(np.load(split / "ref_labels.npy"))
+    pd.DataFrame({"index": range(100), "action": "drop"}).to_csv(tmp_path / "rd.csv", index=False)
+    cli_ok("fix", "-l", split / "ref_labels.npy", "--decisions", tmp_path / "rd.csv", "--out", ref_fix, "-q")
+    r = cli_ok("find-issues", "-l", split / "batch_labels.npy", "-p", split / "batch_pp.npy", "--reference-labels",
+               ref_fix, "--reference-pred-probs", split / "ref_pp.npy", "--format", "json", "-q")
+    assert json.loads(r.stdout)["reference"]["num_examples"] == n_ref - 100
