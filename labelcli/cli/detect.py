@@ -289,20 +289,20 @@ def health(
         raise LabelError("--fail-if-worse needs --baseline (an earlier run's `health --out x.json`)")
     before = None if baseline is None else _read_baseline(baseline)  # refused before any work
     cluster = engine_choice(engine, scheduler, workers)
-    if cluster is not None and partitioned(labels, pred_probs):  # passes 1 and 2 on the cluster, O(K^2) here
-        from labelcli.distributed import commands
-
-        commands.refuse("--baseline", baseline)
-        commands.refuse("--features", features)
-        commands.refuse("--save-pred-probs", save_pred_probs)
-        result = commands.health(dict(labels=labels, pred_probs=pred_probs, classes=classes, label_col=label_col,
-                                      prob_prefix=prob_prefix, normalize=normalize, multi_label=multi_label,
-                                      label_sep=label_sep), how, cluster, top_pairs=top_pairs, out=out, quiet=quiet,
-                                 as_json=as_json, fail_above=fail_above)
-        return _gates(result, fail_above, None, None, False)
     srcs = [labels, pred_probs, features, baseline]
     if out is not None:
         io.check_output_path(out, srcs, allowed=io.JSON_OUT)
+    if cluster is not None and partitioned(labels, pred_probs):  # passes 1 and 2 on the cluster, O(K^2) here
+        from labelcli.distributed import commands
+
+        commands.refuse("--features", features)
+        commands.refuse("--save-pred-probs", save_pred_probs)
+        result, names = commands.health(dict(labels=labels, pred_probs=pred_probs, classes=classes,
+                                             label_col=label_col, prob_prefix=prob_prefix, normalize=normalize,
+                                             multi_label=multi_label, label_sep=label_sep), how, cluster,
+                                        top_pairs=top_pairs)
+        return _health_outputs(result, names, srcs, before, out=out, quiet=quiet, as_json=as_json,
+                               fail_above=fail_above, fail_if_worse=fail_if_worse, baseline=baseline)
     io.check_pred_probs_source(pred_probs, features, save_pred_probs, inputs=[labels], outputs=[out],
                                stdout_taken=out == "-" or as_json)
     ds = load(labels, pred_probs, features, classes, label_col, prob_prefix, feature_prefix, normalize,
@@ -315,8 +315,21 @@ def health(
         result = tasks.health(ds, how, top_pairs=top_pairs, features=tasks.FeatureChecks(k, metric, dup_threshold,
                                                                                         outlier_threshold), progress=tick,
                               executor=ex, crossval=tasks.CrossValidation(model, folds, seed))
+    _health_outputs(result, ds.classes, srcs, before, out=out, quiet=quiet, as_json=as_json, fail_above=fail_above,
+                    fail_if_worse=fail_if_worse, baseline=baseline, save_pred_probs=save_pred_probs,
+                    fail_above_outliers=fail_above_outliers, fail_above_duplicates=fail_above_duplicates,
+                    fail_on_imbalance=fail_on_imbalance)
+
+
+def _health_outputs(result, classes, srcs, before, *, out, quiet, as_json, fail_above, fail_if_worse, baseline,
+                    save_pred_probs=None, fail_above_outliers=None, fail_above_duplicates=None,
+                    fail_on_imbalance=False) -> None:
+    """health's summary (and --baseline diff) written, shown and gated: one machine or a cluster."""
+    from labelcli import io, tasks
+    from labelcli.render import tables, terminal
+
     summary, feats = result.summary, result.features
-    doc = tables.health_document(summary, feats, ds.classes)
+    doc = tables.health_document(summary, feats, classes)
     diff = None if before is None else tasks.health_against_baseline(
         result, before, margin=0.0 if fail_if_worse is None else fail_if_worse, baseline=baseline)
     if diff is not None:  # (the health keys stay as they are: this file is the next run's baseline)
@@ -325,7 +338,7 @@ def health(
         if out is not None:
             io.write_json(doc, out, inputs=srcs)
         if save_pred_probs is not None:
-            io.write_pred_probs(result.predictions.array, save_pred_probs, ds.classes, inputs=srcs)
+            io.write_pred_probs(result.predictions.array, save_pred_probs, classes, inputs=srcs)
     if not quiet:
         con = terminal.console()
         terminal.health(con, summary, tables.health_class_table(summary),

@@ -139,14 +139,12 @@ def score(o: dict, how, cluster, *, out=None, quiet=False, as_json=False):
                     "lowest": tables.records(lowest.head(20))})
 
 
-def health(o: dict, how, cluster, *, top_pairs=20, out=None, quiet=False, as_json=False, fail_above=None):
-    """health on the cluster: passes 1 and 2, O(K^2) on the client."""
-    from labelcli import io, tasks
+def health(o: dict, how, cluster, *, top_pairs=20):
+    """health on the cluster: passes 1 and 2, O(K^2) on the client. Returns (tasks.HealthResult, the
+    class names); the command writes and shows it as for one machine (with --baseline too)."""
+    from labelcli import tasks
     from labelcli.distributed import driver
-    from labelcli.render import tables, terminal
 
-    if out is not None:
-        io.check_output_path(out, [], allowed=io.JSON_OUT)
     with _executor(cluster) as ex:
         inputs = _open(ex, o, cluster)
         tasks.check_detection(how, inputs.multi_label)
@@ -156,13 +154,4 @@ def health(o: dict, how, cluster, *, top_pairs=20, out=None, quiet=False, as_jso
             summary = multilabel.health(ex, inputs, how, top_pairs=top_pairs)
         else:
             summary = driver.health(ex, inputs, top_pairs=top_pairs)
-    result = tasks.HealthResult(summary, None)
-    doc = tables.health_document(summary, None, inputs.classes)
-    if out is not None:
-        io.write_json(doc, out)
-    if not quiet:
-        terminal.health(terminal.console(), summary, tables.health_class_table(summary),
-                        tables.health_pairs_table(summary), fail_above=fail_above, out=out)
-    if as_json:
-        print_json(doc)
-    return result
+    return tasks.HealthResult(summary, None), inputs.classes

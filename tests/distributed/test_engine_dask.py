@@ -61,6 +61,25 @@ def test_health_same_bytes(tmp_path, scheduler, awkward):
     assert one.read_bytes() == many.read_bytes()
 
 
+def test_health_baseline_gate_on_the_cluster(tmp_path, scheduler, awkward):
+    """health --baseline --fail-if-worse on partitions: the same summary, diff and exit code as one
+    machine (a CI gate that runs where the data is)."""
+    parts, whole = awkward
+    baseline = tmp_path / "before.json"
+    doc = json.loads((both_runs(tmp_path, scheduler, *awkward, ["health"], out_name="h.json")[0]).read_text())
+    for c in doc["per_class"]:  # an earlier release where every class was cleaner
+        c["noise_rate"] = 0.0
+    doc["estimated_noise_rate"] = 0.0
+    baseline.write_text(json.dumps(doc))
+    gate = ["--baseline", str(baseline), "--fail-if-worse", "0.01", "--format", "json", "-q"]
+    a = run_cli("health", "-l", whole, "-p", whole, "--prob-prefix", "prob_", *gate)
+    b = run_cli("health", "-l", parts, "-p", parts, "--prob-prefix", "prob_", *gate, "--engine", "dask",
+                "--scheduler", scheduler)
+    assert a.code == b.code == 1, (a.stderr, b.stderr)
+    assert a.stdout == b.stdout and json.loads(b.stdout)["compared_to_baseline"]["worse"]
+    assert a.stderr == b.stderr and "Gate failed" in b.stderr
+
+
 def test_float64_and_id_col(tmp_path, scheduler):
     y, p = noisy(2000, 4, 3, np.float64)
     parts, whole = write_parts(tmp_path / "p64", y, p, [0, 500, 500, 1999, 2000])
