@@ -156,3 +156,12 @@ def test_pred_probs_of_other_length(crowd, tmp_path):
     folder, _ = crowd
     np.save(tmp_path / "pp.npy", np.full((5, 10), 0.1))
     assert_bad_input(["consensus", "-a", folder / "wide.npy", "-p", tmp_path / "pp.npy"], "must match")
+
+
+def test_a_wide_table_says_how_it_was_read(tmp_path):
+    """A table without the long columns is read as wide; the note names its annotator columns, so a
+    long table with other column names is not mistaken silently."""
+    path = _write(tmp_path, "a.csv", "ex,who,lab\n0,x,cat\n0,y,cat\n")
+    r = cli_ok("consensus", "--annotations", path)
+    assert "read as a wide table: 3 annotator columns (ex, who, lab)" in r.stderr
+    assert "example, annotator and label" in r.stderr
