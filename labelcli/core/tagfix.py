@@ -43,12 +43,13 @@ def _names(cell, sep: str, where: str) -> list:
     if text.startswith("'"):  # a CSV cell guarded against spreadsheet formulas
         text = text[1:]
     if text.startswith("["):
+        shown = text if len(text) <= 60 else text[:57] + "..."
         try:
             names = json.loads(text)
-        except ValueError:
-            raise LabelError(f"{where}: '{text}' is not a JSON list of tags (e.g. [\"a\", \"b\"])") from None
-        if not isinstance(names, list):
-            raise LabelError(f"{where}: '{text}' is not a JSON list of tags")
+        except (ValueError, RecursionError):  # (RecursionError: nested thousands of levels deep)
+            raise LabelError(f"{where}: '{shown}' is not a JSON list of tags (e.g. [\"a\", \"b\"])") from None
+        if not isinstance(names, list) or any(isinstance(n, (list, dict)) for n in names):
+            raise LabelError(f"{where}: '{shown}' is not a JSON list of tags (e.g. [\"a\", \"b\"])")
         return names
     return text.split(sep)
 

@@ -130,6 +130,7 @@ def test_multilabel_per_tag(tmp_path):
     ('{"estimated_noise_rate": 0.1, "per_class": [{"class": "a"}]}', ("entry 0", "noise_rate")),
     ('{"estimated_noise_rate": "high", "per_class": []}', ("estimated_noise_rate", "not a rate")),
     ('{"estimated_noise_rate": 0.1, "per_class": {"a": 0.1}}', ("per_class", "not a list")),
+    ("[" * 100_000 + "]" * 100_000, ("nested too deep",)),  # was a RecursionError, exit 3
 ])
 def test_bad_baseline_one_line_exit_2(tmp_path, content, fragments):
     path = tmp_path / "base.json"

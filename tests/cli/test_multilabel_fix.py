@@ -35,6 +35,11 @@ def test_tag_cells_reads_joined_names_json_lists_and_blanks():
         tag_cells(["a", "a;z"], ["a", "b", "c"], ";", lambda r: f"row {r}")
     with pytest.raises(LabelError, match="not a JSON list"):
         tag_cells(['["a", '], ["a", "b"], ",", lambda r: f"row {r}")
+    deep = "[" * 100_000 + "]" * 100_000  # was a RecursionError (exit 3) and a 200 KB message
+    for cell in (deep, '[["a"]]'):
+        with pytest.raises(LabelError, match="not a JSON list") as e:
+            tag_cells([cell], ["a", "b"], ",", lambda r: f"row {r}")
+        assert len(str(e.value)) < 200
 
 
 def test_apply_tag_decisions_and_carry_forward():
