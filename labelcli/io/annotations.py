@@ -184,6 +184,7 @@ def _wide_table(df, name: str, example_col: str):
     cols_all = [c for c in df.columns if not _id_like(c, example_col)]
     if not cols_all:
         raise LabelError(f"{name}: no annotator columns")
+    _check_scalars(df, cols_all + ([example_col] if example_col in df.columns else []), name)
     examples = df[example_col].to_numpy(dtype=object) if example_col in df.columns else None
     block = df[cols_all].to_numpy(dtype=object)
     miss = _missing_cells(block.ravel()).reshape(block.shape)
@@ -202,9 +203,24 @@ def _as_values(obj: np.ndarray) -> np.ndarray:
     return np.array([str(v) for v in obj], dtype=object)
 
 
+def _check_scalars(df, columns, name: str) -> None:
+    """Each cell one value: a list, dict or array (Parquet nested types) is refused naming its row."""
+    for col in columns:
+        if df[col].dtype != object:  # numbers, or strings in an Arrow / string dtype
+            continue
+        cells = df[col].to_numpy(dtype=object)
+        nested = np.fromiter((isinstance(c, (list, tuple, dict, set, np.ndarray)) for c in cells), bool, len(cells))
+        if nested.any():
+            r = int(np.flatnonzero(nested)[0])
+            what = "struct" if isinstance(cells[r], dict) else "list"
+            raise LabelError(f"{name}: row {r} (0-based) of column '{col}' holds a {what}, not one value;"
+                             " annotations take one class per example and annotator")
+
+
 def _long(df, name: str, example_col: str, annotator_col: str, label_col: str, probs):
     import pandas as pd
 
+    _check_scalars(df, (example_col, annotator_col, label_col), name)
     lab = df[label_col].to_numpy(dtype=object)
     miss = _missing_cells(lab)
     if miss.any():

@@ -97,7 +97,10 @@ def _object_labels(arr: np.ndarray, name: str, where: str):
     for r, v in enumerate(arr):
         if v is None or (isinstance(v, float) and v != v) or type(v).__name__ in ("NAType", "NaTType"):
             raise _missing(r, name, where)
-        if isinstance(v, (list, tuple, np.ndarray, dict, set)):
+        if isinstance(v, dict):
+            raise LabelError(f"{name}: label at row {r} (0-based){where} is a struct (a Parquet record), not a"
+                             " class; give a column of class names or indices")
+        if isinstance(v, (list, tuple, np.ndarray, set)):
             raise LabelError(
                 f"{name}: label at row {r} (0-based){where} is a list; lists of labels are"
                 " multi-label data, pass --multi-label"

@@ -119,3 +119,15 @@ def test_non_integer_npy_label_names_the_file(tmp_path):
     np.save(tmp_path / "w.npy", np.array([[0.5, 1.0], [1.0, 1.0]]))
     with pytest.raises(LabelError, match=r"w\.npy: label 0\.5"):
         read_annotations(str(tmp_path / "w.npy"))
+
+
+@pytest.mark.parametrize("table, fragment", [
+    ({"example": [0, 0], "annotator": ["a", "b"], "label": [[1], [2]]}, "column 'label' holds a list"),
+    ({"example": [0, 0], "annotator": [{"q": 1}, {"q": 2}], "label": [1, 2]}, "column 'annotator' holds a struct"),
+    ({"a": [[1], [2]], "b": [1, 1]}, "column 'a' holds a list"),
+])
+def test_nested_parquet_cells_are_refused(tmp_path, table, fragment):
+    """Parquet list / struct cells (was: '[1]' taken as a class name, or an internal error)."""
+    pd.DataFrame(table).to_parquet(tmp_path / "n.parquet")
+    with pytest.raises(LabelError, match=rf"n\.parquet: row 0 \(0-based\) of {fragment}"):
+        read_annotations(str(tmp_path / "n.parquet"))
