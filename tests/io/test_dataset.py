@@ -287,3 +287,10 @@ def test_text_probability_columns():
     fails(open_dataset, "eu.csv", "eu.csv", prob_prefix="p_", name="eu.csv", match="decimal comma")
     text("none.csv", "label,name\n0,a\n1,b\n")
     fails(open_dataset, "none.csv", "none.csv", name="none.csv", match=r"no numeric columns .*columns: label, name")
+
+
+def test_struct_labels_are_named_as_such():
+    """A Parquet struct column as labels: not "a list ... pass --multi-label"."""
+    labels = parquet("s.parquet", pd.DataFrame({"label": [{"a": 1}, {"a": 2}]}))
+    msg = fails(open_dataset, labels, npy("p.npy", np.full((2, 2), 0.5)), name="s.parquet", match="is a struct")
+    assert "--multi-label" not in msg
