@@ -36,7 +36,9 @@ class OutputClosed(Exception):
 
 def printable(text: str) -> str:
     """Control characters (ESC, BEL, CR, ...; from class or file names) escaped as \\xNN, so that
-    nothing printed can clear the screen, move the cursor or retitle the terminal."""
+    nothing printed can clear the screen, move the cursor or retitle the terminal; bidirectional
+    overrides and isolates (U+202A-E, U+2066-9, which reorder what follows them on screen) as \\uNNNN."""
     import re
 
-    return re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return re.sub("[\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -29,3 +29,12 @@ def test_exit_codes():
     assert run_cli("health", *SAMPLE_NPY, "-q", "--fail-above", "0.001").code == ExitCode.GATE
     assert run_cli("health", "-l", "missing.npy", "-p", "missing.npy").code == ExitCode.BAD_INPUT
     assert run_cli("health", *SAMPLE_NPY, "--no-such-option").code == ExitCode.BAD_INPUT
+
+
+def test_printable_escapes_terminal_controls_and_bidi_overrides():
+    from labelcli.errors import printable
+
+    assert printable("a\x1b[2Jb\x07") == "a\\x1b[2Jb\\x07"
+    # a right-to-left override in a class name would reorder what the report shows after it
+    assert printable("cat\u202etac\u2066x\u2069") == "cat\\u202etac\\u2066x\\u2069"
+    assert printable("line\nnext\tcol é 猫") == "line\nnext\tcol é 猫"
