@@ -31,6 +31,7 @@ def review_cmd(
     allow_outside_images: Annotated[bool, typer.Option("--allow-outside-images", help="Let the --images table name image files outside its own folder (refused by default).")] = False,
     issues: Annotated[Optional[str], typer.Option("--issues", help="Review the rows of an existing find-issues table, in its order, instead of running find-issues.")] = None,
     top: Annotated[int, typer.Option("--top", help=f"Review the N most suspect examples (at most {PAGE_MAX}).")] = 200,
+    all_rows: Annotated[bool, typer.Option("--all", help="Fill the --top rows with unflagged examples too (after the flagged ones, lowest score first): a review batch on labels already cleaned, or of the borderline rows.")] = False,
     filter_by: Annotated[Optional[str], typer.Option("--filter-by", help="Filter used to flag issues (see find-issues; default low_posterior).", show_default=False)] = None,
     rank_by: Annotated[Optional[str], typer.Option("--rank-by", help="Label quality score used to rank them (default posterior).", show_default=False)] = None,
     classes: Classes = None, label_col: LabelCol = "label", prob_prefix: ProbPrefix = None,
@@ -51,6 +52,9 @@ def review_cmd(
     if top > PAGE_MAX:
         raise LabelError(f"--top {top} is more than one page holds ({PAGE_MAX}); review in batches"
                          " (find-issues --exclude) instead")
+    if all_rows and issues is not None:
+        raise LabelError("--all applies to the find-issues ranking; with --issues the page shows that table's rows"
+                         " (write it with find-issues --all)")
     srcs = [labels, pred_probs, features, images, issues]
     io.check_output_path(out, srcs, allowed=(".html",))
     if issues is None:
@@ -63,7 +67,7 @@ def review_cmd(
         with steps_for(ds, quiet) as tick:
             preds = tasks.predictions(ds, tasks.CrossValidation(model, folds, seed), tick)
             found = tasks.label_issues(ds, preds, how, tick)
-        picked = ranked_rows(found, ds, top, label_sep)
+        picked = ranked_rows(found, ds, top, label_sep, all_rows)
     rows = picked["rows"]
     pictures, image_files = None, []
     if images is not None and len(rows):
@@ -84,22 +88,24 @@ def review_cmd(
                                     given_column="given_labels" if ds.multi_label else "given_label", source=source)
     io.write_bytes(review_page.review_page(doc).encode("utf-8"), out, inputs=[*srcs, *image_files],
                    allowed=(".html",))
-    terminal.console(quiet).print(f"Wrote the review page {'to stdout' if out == '-' else out}: {len(items)} examples to review"
-                                  f" ({sum(i['flagged'] for i in items)} flagged). Open it in a browser;"
-                                  " 'export decisions' gives a CSV for labelcli fix --decisions.",
+    hint = " Nothing is flagged; --all lists the lowest-scored rows anyway." if not items and issues is None else ""
+    terminal.console(quiet).print(f"Wrote the review page {'to stdout' if out == '-' else out}: {len(items)} examples"
+                                  f" to review ({sum(i['flagged'] for i in items)} flagged). Open it in a browser;"
+                                  f" 'export decisions' gives a CSV for labelcli fix --decisions.{hint}",
                                   markup=False, highlight=False)
     if as_json:
         print_json({"out": out, "num_examples": len(ds.labels), "num_reviewed": len(items),
                     "num_flagged": sum(i["flagged"] for i in items), "key": doc["key"]})
 
 
-def ranked_rows(found, ds, top: int, sep: str) -> dict:
-    """The flagged rows, most suspect first (rows an earlier fix dropped left out), as display strings."""
+def ranked_rows(found, ds, top: int, sep: str, all_rows: bool = False) -> dict:
+    """The flagged rows, most suspect first (all_rows: then the others, lowest score first; rows an
+    earlier fix dropped left out), as display strings."""
     import numpy as np
 
-    from labelcli.render.tables import format_changes, format_tags
+    from labelcli.render.tables import format_changes, format_tags, listing_order
 
-    rows = found.ranking
+    rows = listing_order(found, all_rows)
     if ds.skip is not None:
         rows = rows[~ds.skip[rows]]
     rows = np.asarray(rows[:top], dtype=np.int64)

@@ -41,6 +41,16 @@ def flagged_in(issues, only: np.ndarray) -> int:
     return int(np.count_nonzero(issues.mask & only))
 
 
+def listing_order(issues, include_all: bool = False) -> np.ndarray:
+    """The rows an issues listing shows, in order: the flagged rows as ranked; with include_all the
+    others after them, lowest score first (ties: lower row first)."""
+    rows = issues.ranking
+    if include_all:
+        rest = np.flatnonzero(~issues.mask)
+        rows = np.concatenate([rows, rest[np.argsort(issues.scores[rest], kind="stable")]])
+    return rows
+
+
 def issues_table(issues, labels: np.ndarray, classes, *, include_all: bool = False, top: int | None = None,
                  sep: str = ",", only: np.ndarray | None = None):
     """Ranked issues, most suspect first; with include_all every row (flagged rows first).
@@ -51,11 +61,7 @@ def issues_table(issues, labels: np.ndarray, classes, *, include_all: bool = Fal
     """
     import pandas as pd
 
-    rows = issues.ranking
-    if include_all:
-        rest = np.flatnonzero(~issues.mask)
-        rest = rest[np.argsort(issues.scores[rest], kind="stable")]
-        rows = np.concatenate([rows, rest])
+    rows = listing_order(issues, include_all)
     if only is not None:
         rows = rows[only[rows]]
     if top is not None:

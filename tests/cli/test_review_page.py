@@ -213,3 +213,19 @@ def test_issues_table_of_the_same_labels_in_any_tag_order(tmp_path):
     table.to_csv(tmp_path / "shuffled.csv", index=False)
     cli_ok("review", "-l", ml, "--label-col", "tags", "--issues", tmp_path / "shuffled.csv", "--top", "1000",
            "--out", tmp_path / "r.html", "-q")
+
+
+def test_all_fills_the_page_as_find_issues_all_does(tmp_path):
+    """On labels a fix cleaned, nothing may be flagged: --all lists the lowest-scored kept rows, in
+    find-issues --all's order; without it the page is empty and says how to get them."""
+    cli_ok("find-issues", "-l", SAMPLE / "labels.csv", "-p", SAMPLE / "pred_probs.csv", "-q", "--out", tmp_path / "i.csv")
+    cli_ok("fix", "-l", SAMPLE / "labels.csv", "--issues", tmp_path / "i.csv", "--auto", "drop", "-q",
+           "--out", tmp_path / "f.csv")
+    base = ["-l", tmp_path / "f.csv", "-p", SAMPLE / "pred_probs.csv", "--top", "20"]
+    r = cli_ok("review", *base, "--out", tmp_path / "empty.html")
+    assert page(tmp_path / "empty.html")["items"] == [] and "--all" in r.stderr
+    cli_ok("review", *base, "--all", "--out", tmp_path / "r.html", "-q")
+    cli_ok("find-issues", *base, "--all", "-q", "--out", tmp_path / "a.csv")
+    assert [i["index"] for i in page(tmp_path / "r.html")["items"]] == pd.read_csv(tmp_path / "a.csv")["index"].tolist()
+    assert_bad_input(["review", "-l", L, "--issues", tmp_path / "i.csv", "--all", "--out", tmp_path / "x.html"],
+                     "--all", "--issues", folder=tmp_path)
