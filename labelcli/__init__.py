@@ -57,6 +57,8 @@ _WHERE = {
     "batch_drift": "labelcli.core.reference",
     "find_batch_issues": "labelcli.core.reference",
     "fit_reference": "labelcli.core.reference",
+    "fit_reference_tags": "labelcli.core.reference",
+    "TagReferenceFit": "labelcli.core.reference",
 }
 
 __version__ = "0.1.0"
@@ -97,6 +99,7 @@ __all__ = [
     "ReferenceFit",
     "ReferenceIndex",
     "TagQuality",
+    "TagReferenceFit",
     "calibrate_confident_joint",
     "check_features",
     "check_tag_counts",
@@ -112,6 +115,7 @@ __all__ = [
     "find_batch_issues",
     "find_label_issues",
     "fit_reference",
+    "fit_reference_tags",
     "health_summary",
     "importance_scores",
     "knn_graph",

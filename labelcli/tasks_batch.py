@@ -31,8 +31,9 @@ def _check_inputs(ds, reference_ds) -> None:
     from labelcli.core.validate import check_classes_present
     from labelcli.io import check_class_pairs_fit, display_name
 
-    if ds.multi_label or reference_ds.multi_label:
-        raise LabelError("a reference set is for multi-class labels; multi-label batches are not supported yet")
+    if ds.multi_label != reference_ds.multi_label:
+        raise LabelError(f"the batch is {ds.task} but the reference is {reference_ds.task}; give both the same kind"
+                         " of labels")
     if reference_ds.pred_probs is None or ds.pred_probs is None:
         raise LabelError("a reference needs pred_probs of the batch and of the reference (the `pred_probs` and"
                          " `reference_pred_probs` options)")
@@ -42,8 +43,9 @@ def _check_inputs(ds, reference_ds) -> None:
         raise LabelError(f"the batch's classes ({', '.join(map(str, ds.classes[:5]))}, ...) differ from the"
                          f" reference's ({', '.join(map(str, reference_ds.classes[:5]))}, ...); give both the"
                          " same classes (the `classes` option)")
-    check_classes_present(ds.labels, ds.num_classes, name=display_name(ds.labels_path))
-    check_class_pairs_fit(ds.num_classes, name=display_name(ds.pred_probs_path or ds.labels_path))
+    if not ds.multi_label:
+        check_classes_present(ds.labels, ds.num_classes, name=display_name(ds.labels_path))
+        check_class_pairs_fit(ds.num_classes, name=display_name(ds.pred_probs_path or ds.labels_path))
 
 
 def find_batch_issues(ds, reference_ds, detection: Detection = Detection(), *, features: FeatureChecks | None = None,
@@ -56,16 +58,26 @@ def find_batch_issues(ds, reference_ds, detection: Detection = Detection(), *, f
     from labelcli.io import display_name
 
     _check_inputs(ds, reference_ds)
-    check_detection(detection, False)
+    check_detection(detection, ds.multi_label)
     preds = predictions(ds, None, progress)
-    fit = ref.fit_reference(reference_ds.labels, engine.ArraySource(reference_ds.pred_probs), engine.Run(checked=True))
-    ref.check_batch(fit, ds.labels, ds.num_classes, display_name(ds.labels_path))
-    profile = defaults(detection.compat)
-    plan = engine.Plan(profile.filter_by if detection.filter_by is None else detection.filter_by,
-                       profile.rank_by if detection.rank_by is None else detection.rank_by, ties=profile.ties)
-    plan = ref.batch_plan(plan, fit)
-    plan.check(ds.num_classes)
-    issues = engine.find_label_issues(ds.labels, engine.ArraySource(preds.array), plan, engine.Run(checked=True))
+    if ds.multi_label:  # one binary fit per tag; the tags' filters run with them
+        from labelcli.core import multilabel
+
+        fit = ref.fit_reference_tags(reference_ds.labels, reference_ds.pred_probs, reference_ds.classes)
+        issues = multilabel.find_label_issues(ds.labels, preds.array, filter_by=detection.filter_by,
+                                              rank_by=detection.rank_by, aggregation=detection.aggregation,
+                                              alpha=detection.alpha, temperature=detection.temperature,
+                                              compat=detection.compat, reference=fit.tags)
+    else:
+        fit = ref.fit_reference(reference_ds.labels, engine.ArraySource(reference_ds.pred_probs),
+                                engine.Run(checked=True))
+        ref.check_batch(fit, ds.labels, ds.num_classes, display_name(ds.labels_path))
+        profile = defaults(detection.compat)
+        plan = engine.Plan(profile.filter_by if detection.filter_by is None else detection.filter_by,
+                           profile.rank_by if detection.rank_by is None else detection.rank_by, ties=profile.ties)
+        plan = ref.batch_plan(plan, fit)
+        plan.check(ds.num_classes)
+        issues = engine.find_label_issues(ds.labels, engine.ArraySource(preds.array), plan, engine.Run(checked=True))
     feats, rates = None, {}
     if reference_ds.features is not None:
         from labelcli.core.refknn import ReferenceIndex
@@ -79,4 +91,5 @@ def find_batch_issues(ds, reference_ds, detection: Detection = Detection(), *, f
             feats = replace(feats, outliers=index.score(ds.features, display_name(ds.features_path)))
             rates["batch_outlier_rate"] = feats.outlier_rate
     drift = ref.batch_drift(reference_ds.labels, ds.labels, ds.num_classes, **rates)
-    return BatchResult(IssuesResult(issues, feats, preds, issues.filter_by, issues.rank_by), fit, drift)
+    extra = (issues.aggregation,) if ds.multi_label else ()
+    return BatchResult(IssuesResult(issues, feats, preds, issues.filter_by, issues.rank_by, *extra), fit, drift)

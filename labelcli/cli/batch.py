@@ -35,14 +35,14 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
     ref = load(reference_labels, reference_pred_probs, reference_features, o["classes"], *common)
     try:
         ds = load(o["labels"], o["pred_probs"], o["features"], list(ref.classes), *common)
-    except LabelError as e:
+    except LabelError:
         if o["classes"] is not None:
             raise
-        # The batch is read with the reference's class list, not a --classes the user gave: say so.
-        raise LabelError(str(e).replace("differ from --classes", "differ from the reference's classes")
-                         .replace("; make them match or drop --classes", "; give the batch the reference's classes")
-                         .replace("; pass --classes or fix the file", "; the batch must use the reference's classes")
-                         ) from None
+        # The batch is read with the reference's class list, not a --classes the user gave: when it
+        # reads on its own, say how the two differ.
+        alone = load(o["labels"], o["pred_probs"], o["features"], None, *common[:4], True, *common[5:])
+        raise LabelError(f"the batch ({alone.task}, {_classes(alone)}) does not match the reference ({ref.task},"
+                         f" {_classes(ref)}); give both the same classes") from None
     # A `fix` output: the reference is the rows it kept; the batch's dropped rows are not listed
     # again (the others keep their row numbers), as in find-issues without a reference.
     only = None if ds.skip is None else ~ds.skip
@@ -50,10 +50,10 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
         result = run(ds, ref.without_skipped(), how,
                      features=tasks.FeatureChecks(k, metric, dup_threshold, outlier_threshold), progress=tick)
     found = result.found
-    table = tables.found_issues_table(found, ds.labels, tables.label_values(ds.classes, ds.label_kind),
+    table = tables.found_issues_table(found, ds.labels, tables.label_values(ds.classes, ds.label_kind, ds.multi_label),
                                       include_all=all_rows, top=top, sep=o["label_sep"], only=only)
     if out is not None:
-        io.write_table(table, out, inputs=srcs)
+        io.write_table(tables.for_file(table, out, ds.multi_label, o["label_sep"]), out, inputs=srcs)
     if not quiet:
         con = terminal.console()
         terminal.found_issues(con, found, table, ds, top=top, out=out, only=only,
@@ -76,3 +76,8 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
         terminal.gate_failed(message)
     if failed:
         raise typer.Exit(ExitCode.GATE)
+
+
+def _classes(ds) -> str:
+    names = [str(c) for c in ds.classes]
+    return f"{len(names)} {'tags' if ds.multi_label else 'classes'}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"

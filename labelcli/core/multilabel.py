@@ -36,7 +36,8 @@ PREDICT_THRESHOLD = 0.5
 MIN_TEMPERATURE = 1e-6
 
 
-def _check_pair(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
+def check_pair(labels, pred_probs) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-label labels (N x K 0/1) and pred_probs (N x K) checked: (labels as bool, pred_probs)."""
     p = as_multilabel_pred_probs(pred_probs)
     y = as_label_matrix(labels, p.shape[1])
     v.check_same_length(len(y), len(p), name_a="labels", name_b="pred_probs")
@@ -101,7 +102,7 @@ def _aggregate(s: np.ndarray, aggregation: str, alpha: float, temperature: float
 
 def per_tag_scores(labels, pred_probs, *, method: str = "self_confidence") -> np.ndarray:
     """N x K label quality score of each (example, tag) annotation; lower = more suspect."""
-    y, p = _check_pair(labels, pred_probs)
+    y, p = check_pair(labels, pred_probs)
     _check_scoring(method, AGGREGATIONS[0], 0.0, 1.0)
     return _tag_scores(y, p, method)
 
@@ -123,7 +124,7 @@ def label_quality_scores(
     worst tag) or ``mean``.
     """
     method, aggregation = _scoring_defaults(method, aggregation, compat)
-    y, p = _check_pair(labels, pred_probs)
+    y, p = check_pair(labels, pred_probs)
     _check_scoring(method, aggregation, alpha, temperature)
     return _aggregate(_tag_scores(y, p, method), aggregation, alpha, temperature)
 
@@ -131,27 +132,31 @@ def label_quality_scores(
 # --- one-vs-rest confident learning ------------------------------------------------------------
 
 
-def _binary(column: np.ndarray) -> np.ndarray:
+def binary_problem(column: np.ndarray) -> np.ndarray:
     """One tag as a two-class problem: [p(absent), p(present)], in the input dtype."""
     return np.stack([1 - column, column], axis=1)
 
 
-def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples, ties="row") -> np.ndarray:
+def _tag_issues_one(y, b, filter_by, frac_noise, num_to_remove, min_examples, ties="row", fit=None) -> np.ndarray:
     """Binary confident learning for one tag (class 0 = absent, 1 = present): the engine's
-    multi-class filter on the two-class problem."""
+    multi-class filter on the two-class problem (fit: that tag's reference fit, core.reference)."""
     plan = Plan(filter_by, "self_confidence", frac_noise, None if num_to_remove is None else tuple(num_to_remove),
                 min_examples, ties=ties)
+    if fit is not None:  # a core.reference.ReferenceFit
+        plan = fit.lend(plan)
     return run_find_label_issues(y, ArraySource(b), plan, Run(checked=True)).mask
 
 
-def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1, ties="row") -> np.ndarray:
-    """N x K flags of the binary filter, tag by tag."""
+def _tag_issue_matrix(y, p, filter_by, frac_noise=1.0, num_to_remove=None, min_examples=1, ties="row",
+                      reference=None) -> np.ndarray:
+    """N x K flags of the binary filter, tag by tag (reference: one binary fit per tag)."""
     out = np.zeros(y.shape, dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):  # empty cells in num_to_remove algebra
         for c in range(y.shape[1]):  # a loop over tags
             rem = None if num_to_remove is None else [num_to_remove[c], 0]  # as cleanlab passes it
-            yc, bc = y[:, c].astype(np.int64), _binary(p[:, c])
-            out[:, c] = _tag_issues_one(yc, bc, filter_by, frac_noise, rem, min_examples, ties)
+            yc, bc = y[:, c].astype(np.int64), binary_problem(p[:, c])
+            out[:, c] = _tag_issues_one(yc, bc, filter_by, frac_noise, rem, min_examples, ties,
+                                        None if reference is None else reference[c])
     return out
 
 
@@ -192,8 +197,11 @@ def find_label_issues(
     rank_by: str | None = None,
     compat: str | None = None,
     method: str | None = None,
+    reference=None,
 ) -> MultiLabelIssues:
     """Flag examples with at least one suspect tag (one-vs-rest confident learning) and rank them.
+    reference: per-tag fits of a reference set (core.reference.fit_reference_tags): each tag's
+    thresholds and noise estimate come from it.
 
     Masks equal cleanlab.multilabel_classification.filter.find_label_issues. For the pruning
     filters, confident_learning and predicted_neq_given a tag issue is that tag's binary flag.
@@ -211,7 +219,7 @@ def find_label_issues(
     ties = defaults(compat).ties
     method, aggregation = _scoring_defaults(method, aggregation, compat)
     filter_by = defaults(compat).multilabel_filter_by if filter_by is None else filter_by
-    y, p = _check_pair(labels, pred_probs)
+    y, p = check_pair(labels, pred_probs)
     n, k = y.shape
     check_filter_options(filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class, k,
                          per=" (one per tag)", filters=FILTERS)
@@ -221,7 +229,7 @@ def find_label_issues(
     predicted = p >= PREDICT_THRESHOLD
 
     if filter_by.startswith("low_"):
-        num = int(_tag_issue_matrix(y, p, "confident_learning").any(axis=1).sum())
+        num = int(_tag_issue_matrix(y, p, "confident_learning", reference=reference).any(axis=1).sum())
         low_method = filter_by[len("low_") :]
         low = scores if low_method == method else _aggregate(_tag_scores(y, p, low_method), aggregation, alpha, temperature)
         mask = lowest_mask(low, num, ties)
@@ -230,7 +238,7 @@ def find_label_issues(
         tag_issues[np.flatnonzero(lone), tag_scores[lone].argmin(axis=1)] = True
     else:
         tag_issues = _tag_issue_matrix(y, p, filter_by, frac_noise, num_to_remove_per_class, min_examples_per_class,
-                                       ties)
+                                       ties, reference)
         mask = tag_issues.any(axis=1)
     # (cleanlab 2.9 pairs the low_* filters' picks, in sort order, with their scores in row order,
     # so its ranking is not sorted by score; labelcli's is, under both tie rules)
@@ -280,7 +288,7 @@ def tag_quality_from_counts(n: int, examples, predicted, missing, extraneous, me
 
 def per_class_quality(labels, pred_probs, **filter_kwargs) -> TagQuality:
     """Per-tag issue counts and rates; filter_kwargs go to find_label_issues."""
-    y, p = _check_pair(labels, pred_probs)
+    y, p = check_pair(labels, pred_probs)
     return _tag_quality(y, find_label_issues(y, p, **filter_kwargs))
 
 
@@ -356,7 +364,7 @@ def _py(x):
 
 def health_summary(labels, pred_probs, *, class_names=None, top_pairs: int | None = 20, **filter_kwargs) -> MultiLabelHealth:
     """Overall label health, per-tag noise and the tag pairs most involved in issues together."""
-    y, p = _check_pair(labels, pred_probs)
+    y, p = check_pair(labels, pred_probs)
     n, k = y.shape
     names = tuple(str(c) for c in class_names) if class_names is not None else tuple(map(str, range(k)))
     if len(names) != k:

@@ -95,3 +95,61 @@ def test_reference_index_fit_and_score(metric):
     assert not got.is_outlier[:3].any() and got.is_outlier[3:].all()
     with pytest.raises(LabelError, match="4 columns but the reference features have 5"):
         index.score(q[:, :4])
+
+
+# --- multi-label: per-tag thresholds from the reference ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tags():
+    return np.load(SAMPLE / "digits_tags.npy").astype(bool), np.load(SAMPLE / "digits_tag_pred_probs.npy")
+
+
+@pytest.mark.parametrize("filter_by", ["prune_by_noise_rate", "both", "confident_learning", "low_self_confidence"])
+def test_tag_reference_equal_to_the_batch_reproduces_the_plain_run(tags, filter_by):
+    from labelcli.core import multilabel as ml
+
+    y, p = tags
+    fit = ref.fit_reference_tags(y, p)
+    assert fit.num_classes == y.shape[1] and fit.num_examples == len(y)
+    assert fit.noise_rate == ml.health_summary(y, p).noise_rate
+    got = ml.find_label_issues(y, p, filter_by=filter_by, reference=fit.tags)
+    want = ml.find_label_issues(y, p, filter_by=filter_by)
+    np.testing.assert_array_equal(got.tag_issues, want.tag_issues)
+    np.testing.assert_array_equal(got.ranking, want.ranking)
+
+
+def test_tag_thresholds_come_from_the_reference(tags):
+    """A reference whose model is less sure of tag 0 lowers that tag's thresholds, so more of the
+    batch's tag-0 annotations count as confidently wrong; the other tags' flags do not change."""
+    from labelcli.core import multilabel as ml
+
+    y, p = tags
+    unsure = p.copy()
+    unsure[:, 0] = 0.3 + 0.4 * p[:, 0]
+    fit = ref.fit_reference_tags(y, unsure)
+    assert (fit.tags[0].thresholds < ref.fit_reference_tags(y, p).tags[0].thresholds - 0.2).all()
+    plain = ml.find_label_issues(y, p, filter_by="confident_learning")
+    lent = ml.find_label_issues(y, p, filter_by="confident_learning", reference=fit.tags)
+    assert lent.tag_issues[:, 0].sum() > plain.tag_issues[:, 0].sum()
+    np.testing.assert_array_equal(plain.tag_issues[:, 1:], lent.tag_issues[:, 1:])
+
+
+def test_a_tag_constant_in_the_reference_is_refused(tags):
+    y, p = tags
+    y = y.copy()
+    y[:, 2] = False
+    with pytest.raises(LabelError, match="tag prime is never present in the reference"):
+        ref.fit_reference_tags(y, p, ("even", "five", "prime", "loop", "straight", "symmetric"))
+
+
+def test_python_api_takes_a_tag_fit(tags):
+    import labelcli
+
+    y, p = tags
+    fit = labelcli.fit_reference_tags(y[:1000], p[:1000])
+    got = labelcli.find_batch_issues(fit, y[1000:], p[1000:])
+    want = labelcli.multilabel.find_label_issues(y[1000:], p[1000:], reference=fit.tags)
+    np.testing.assert_array_equal(got.ranking, want.ranking)
+    with pytest.raises(LabelError, match="N x 6 0/1 matrix"):
+        labelcli.find_batch_issues(fit, y[1000:, 0].astype(int), p[1000:])
