@@ -34,6 +34,8 @@ demo: $(VENV)/.installed
 		--pred-probs sample_data/digits_multilabel.parquet --prob-prefix prob_ --top 10 --out $(OUT)/tag_issues.csv
 	$(BIN)/labelcli report --labels sample_data/digits.parquet --pred-probs sample_data/digits.parquet \
 		--prob-prefix prob_ --images sample_data/digits_images.npy --out $(OUT)/report
+	$(BIN)/labelcli review --labels sample_data/digits.parquet --pred-probs sample_data/digits.parquet \
+		--prob-prefix prob_ --images sample_data/digits_images.npy --top 50 --out $(OUT)/review.html
 	@echo "--- the review loop: flag, drop the flagged rows, and check held-out accuracy against the true labels"
 	$(BIN)/labelcli find-issues --labels sample_data/digits_labels.npy --pred-probs sample_data/digits_pred_probs.npy \
 		--quiet --out $(OUT)/issues_all.csv
@@ -42,7 +44,8 @@ demo: $(VENV)/.installed
 	$(BIN)/labelcli evaluate --features sample_data/digits_features.npy --labels sample_data/digits_labels.npy \
 		--clean-labels $(OUT)/labels_clean.parquet --test-fraction 0.3 \
 		--test-labels sample_data/digits_true_labels.npy --seed 0
-	@echo "Wrote $(OUT)/health.json, $(OUT)/issues.csv, $(OUT)/tag_issues.csv; open $(OUT)/report/index.html"
+	@echo "Wrote $(OUT)/health.json, $(OUT)/issues.csv, $(OUT)/tag_issues.csv; open $(OUT)/report/index.html,"
+	@echo "and $(OUT)/review.html to review the 50 most suspect digits with the keyboard (k keep, d drop, r relabel)"
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
