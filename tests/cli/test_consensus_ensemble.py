@@ -123,3 +123,38 @@ def test_bad_ensembles(crowd, models, tmp_path):  # noqa: F811
     assert_bad_input(["consensus", "-a", a, "-p", PP_CSV, "--unlabeled-pred-probs", models / "new_a.csv",
                       "--active-learning-out", out, "--out", out], "different files", out=out)
     assert_bad_input(["consensus", "-a", a, "-p", PP_CSV, "--compat", "sklearn"], "--compat")
+
+
+def test_ensemble_and_active_learning_outputs_are_byte_identical_run_to_run(crowd, models, tmp_path):  # noqa: F811
+    folder, _ = crowd
+    for tag in ("a", "b"):
+        cli_ok("consensus", "-a", folder / "long.csv", "-p", PP_CSV, "-p", models / "weak.npy", "-q",
+               "--out", tmp_path / f"{tag}.parquet", "--unlabeled-pred-probs", models / "new_a.csv",
+               "--unlabeled-pred-probs", models / "new_b.npy", "--active-learning-out", tmp_path / f"{tag}_next.csv")
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+    assert (tmp_path / "a_next.csv").read_bytes() == (tmp_path / "b_next.csv").read_bytes()
+
+
+def test_cross_validated_pred_probs_give_active_learning_scores_too(crowd, tmp_path):  # noqa: F811
+    from tests.conftest import SAMPLE
+
+    folder, _ = crowd
+    out = tmp_path / "cons.csv"
+    cli_ok("consensus", "-a", folder / "wide.npy", "-x", SAMPLE / "digits_features.npy", "--folds", "3",
+           "--out", out, "-q")
+    scores = pd.read_csv(out)["active_learning_score"]
+    assert scores.between(0, 1).all() and scores.nunique() > 100
+    assert_bad_input(["consensus", "-a", folder / "wide.npy", "-x", SAMPLE / "digits_features.npy",
+                      "--unlabeled-pred-probs", PP_CSV, "--active-learning-out", tmp_path / "n.csv"],
+                     "needs --pred-probs")
+
+
+def test_real_process_with_two_models_to_stdout(crowd, models):  # noqa: F811
+    from tests.cli.test_app import subprocess_run
+
+    folder, _ = crowd
+    r = subprocess_run(["consensus", "-a", folder / "wide.npy", "-p", PP_CSV, "-p", models / "weak.npy",
+                        "--out", "-", "-q"])
+    assert r.returncode == 0 and r.stderr == b""
+    head = r.stdout.decode().splitlines()[0]
+    assert head.endswith("num_annotations,active_learning_score")
