@@ -8,6 +8,9 @@ annotators' labels, with annotator weights from their agreement with the other a
 adjusted for chance (the error of always answering the most common class) and the model's weight
 from its accuracy against the consensus; the consensus is the posterior's argmax and its quality
 the posterior of the consensus label. Without pred_probs: a majority vote and agreement scores.
+Several models' pred_probs (an ensemble, cleanlab's ``get_label_quality_multiannotator_ensemble``)
+enter the mix each with its own weight; vote ties go to their mean. Active learning scores built
+on this are in labelcli.core.consensus_active.
 
 Every step is vectorised over examples; the only loops run over annotators' columns (M, small).
 
