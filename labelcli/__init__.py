@@ -17,6 +17,8 @@ _WHERE = {
     "importance_scores": "labelcli.core.coreset",
     "Consensus": "labelcli.core.consensus",
     "consensus": "labelcli.core.consensus",
+    "ActiveLearning": "labelcli.core.consensus_active",
+    "active_learning_scores": "labelcli.core.consensus_active",
     "review_order": "labelcli.core.coreset",
     "NoiseEstimate": "labelcli.core.counting",
     "calibrate_confident_joint": "labelcli.core.counting",
@@ -81,6 +83,7 @@ def __dir__():
 
 
 __all__ = [
+    "ActiveLearning",
     "ClassBalance",
     "Consensus",
     "DuplicateSets",
@@ -103,6 +106,7 @@ __all__ = [
     "calibrate_confident_joint",
     "check_features",
     "check_tag_counts",
+    "active_learning_scores",
     "batch_drift",
     "class_balance",
     "class_priors",

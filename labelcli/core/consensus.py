@@ -8,6 +8,9 @@ annotators' labels, with annotator weights from their agreement with the other a
 adjusted for chance (the error of always answering the most common class) and the model's weight
 from its accuracy against the consensus; the consensus is the posterior's argmax and its quality
 the posterior of the consensus label. Without pred_probs: a majority vote and agreement scores.
+Several models' pred_probs (an ensemble, cleanlab's ``get_label_quality_multiannotator_ensemble``)
+enter the mix each with its own weight; vote ties go to their mean. Active learning scores built
+on this are in labelcli.core.consensus_active.
 
 Every step is vectorised over examples; the only loops run over annotators' columns (M, small).
 
@@ -36,7 +39,8 @@ class Consensus:
     consensus label) and ``num_annotations`` have one entry per example; ``annotator_quality``,
     ``annotator_agreement`` (with the consensus, over the examples it labeled), ``num_labeled``
     and ``worst_class`` one per annotator. ``posterior`` is N x K (None without pred_probs);
-    ``model_weight`` and ``annotator_weight`` are CROWDLAB's weights (None without pred_probs).
+    ``model_weight`` and ``annotator_weight`` are CROWDLAB's weights (None without pred_probs);
+    with an ensemble ``model_weights`` holds each model's weight and ``model_weight`` their mean.
     """
 
     labels: np.ndarray
@@ -51,6 +55,7 @@ class Consensus:
     posterior: np.ndarray | None = None
     model_weight: float | None = None
     annotator_weight: np.ndarray | None = None
+    model_weights: np.ndarray | None = None
 
     @property
     def annotator_order(self) -> np.ndarray:
@@ -83,11 +88,13 @@ def check_annotations(annotations, num_classes: int | None = None, pred_probs=No
         r, c = np.argwhere(mat < MISSING)[0]
         raise LabelError(f"annotation {mat[r, c]} at row {r}, annotator column {c} is negative (use -1 or NaN for missing)")
     if pred_probs is not None:
-        pred_probs = np.asarray(pred_probs)
-        if pred_probs.ndim != 2 or len(pred_probs) != len(mat):
-            raise LabelError(f"pred_probs have shape {pred_probs.shape} but there are {len(mat)} annotated examples;"
-                             " they must have one row per example")
-        k = pred_probs.shape[1] if num_classes is None else num_classes
+        pred_probs = as_models(pred_probs)
+        if pred_probs.shape[1] != len(mat):
+            raise LabelError(f"pred_probs have shape {pred_probs.shape[-2:]} but there are {len(mat)} annotated"
+                             " examples; they must have one row per example")
+        k = pred_probs.shape[2] if num_classes is None else num_classes
+        if pred_probs.shape[2] != k:
+            raise LabelError(f"pred_probs have {pred_probs.shape[2]} columns but there are {k} classes")
     else:
         k = int(mat.max()) + 1 if num_classes is None else num_classes
     if mat.max() >= k:
@@ -103,6 +110,26 @@ def check_annotations(annotations, num_classes: int | None = None, pred_probs=No
     if len(idle):
         raise LabelError(f"annotator column {idle[0]} labeled no example; drop it")
     return mat, k
+
+
+def as_models(pred_probs) -> np.ndarray:
+    """pred_probs as a P x N x K float array: one N x K array (P = 1), a list of them (an
+    ensemble: every model the same N x K) or a P x N x K array; NaN, inf and negative values refused."""
+    if isinstance(pred_probs, (list, tuple)):
+        shapes = {np.shape(p) for p in pred_probs}
+        if not pred_probs or len(shapes) != 1:
+            raise LabelError(f"the models' pred_probs must all have the same shape (examples x classes), got"
+                             f" {', '.join(str(np.shape(p)) for p in pred_probs) or 'none'}")
+    arr = np.asarray(pred_probs, dtype=float)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or 0 in arr.shape:
+        raise LabelError(f"pred_probs must be N x K (one model) or P x N x K (an ensemble), got shape {arr.shape}")
+    if not np.isfinite(arr).all() or (arr < 0).any():
+        p, r, _ = np.argwhere(~np.isfinite(arr) | (arr < 0))[0]
+        which = f"model {p}, " if len(arr) > 1 else ""
+        raise LabelError(f"pred_probs ({which}row {r}) hold a NaN, infinite or negative value")
+    return arr
 
 
 def vote_counts(mat: np.ndarray, k: int, weights=None) -> np.ndarray:
@@ -173,13 +200,15 @@ def annotator_agreement_with_others(mat: np.ndarray, counts: np.ndarray) -> np.n
 class _Stats:
     agreement: np.ndarray
     posterior: np.ndarray
-    model_weight: float
+    model_weight: np.ndarray  # one per model
     annotator_weight: np.ndarray
 
 
 def crowdlab_posterior(mat: np.ndarray, pred_probs: np.ndarray, labels: np.ndarray) -> _Stats:
-    """CROWDLAB's posterior of every class for every example, given a consensus ``labels``."""
-    k = pred_probs.shape[1]
+    """CROWDLAB's posterior of every class for every example, given a consensus ``labels``;
+    ``pred_probs`` N x K, or P x N x K (P models, each weighted by its accuracy against the consensus)."""
+    pred_probs = as_models(pred_probs)
+    k = pred_probs.shape[2]
     labeled = mat != MISSING
     n_ann = labeled.sum(axis=1)
     agreement = agreement_with(mat, labels)
@@ -193,12 +222,13 @@ def crowdlab_posterior(mat: np.ndarray, pred_probs: np.ndarray, labels: np.ndarr
     counts = vote_counts(mat, k)
     others = annotator_agreement_with_others(mat, counts)
     weight = np.clip(1 - (1 - others) / top_class_error, CLIP, None)
-    model_error = float(np.mean(np.argmax(pred_probs[multi], axis=1) != sub))
-    model_weight = max(1 - model_error / top_class_error, CLIP) * float(np.sqrt(np.mean(n_ann)))
+    model_error = np.mean(np.argmax(pred_probs[:, multi], axis=2) != sub, axis=1)
+    model_weight = np.maximum(1 - model_error / top_class_error, CLIP) * float(np.sqrt(np.mean(n_ann)))
     total = labeled.astype(float) @ weight
-    post = pred_probs * model_weight + (total * unlikely)[:, None] \
+    # one model: its pred_probs times its weight, exactly (a sum over one term)
+    post = (pred_probs * model_weight[:, None, None]).sum(axis=0) + (total * unlikely)[:, None] \
         + vote_counts(mat, k, weight) * (likely - unlikely)
-    post /= (total + model_weight)[:, None]
+    post /= (total + model_weight.sum())[:, None]
     return _Stats(agreement, post, model_weight, weight)
 
 
@@ -239,7 +269,8 @@ def consensus(annotations, pred_probs=None, *, num_classes: int | None = None) -
     majority vote and agreement without).
 
     annotations: N x M class indices, NaN or -1 where an annotator did not label an example.
-    pred_probs: optional N x K out-of-sample predicted probabilities.
+    pred_probs: optional N x K out-of-sample predicted probabilities, or several models' (a list
+    of N x K arrays or a P x N x K array: ensemble CROWDLAB, each model weighted by its accuracy).
     """
     mat, k = check_annotations(annotations, num_classes, pred_probs)
     labeled = mat != MISSING
@@ -257,12 +288,12 @@ def consensus(annotations, pred_probs=None, *, num_classes: int | None = None) -
         return Consensus(labels, agreement, agreement, n_ann, quality,
                          _per_annotator_mean(mat, match), labeled.sum(axis=0),
                          worst_classes(mat, labels, agreement, k), "majority_vote")
-    pred_probs = np.asarray(pred_probs, dtype=float)
-    vote = majority_vote(mat, k, pred_probs)
-    first = crowdlab_posterior(mat, pred_probs, vote)
+    models = as_models(pred_probs)
+    vote = majority_vote(mat, k, np.mean(models, axis=0))  # ties: the models' mean pred_probs
+    first = crowdlab_posterior(mat, models, vote)
     best = first.posterior == first.posterior.max(axis=1, keepdims=True)
     labels = np.where(best.sum(axis=1) == 1, best.argmax(axis=1), vote)
-    stats = crowdlab_posterior(mat, pred_probs, labels)
+    stats = crowdlab_posterior(mat, models, labels)
     post = stats.posterior
     quality = post[np.arange(len(labels)), labels]
     safe = np.where(labeled, mat, 0)
@@ -270,11 +301,12 @@ def consensus(annotations, pred_probs=None, *, num_classes: int | None = None) -
     lqs = _per_annotator_mean(mat, label_quality)
     match = (mat == labels[:, None]).astype(float)
     agree_multi = _per_annotator_mean(mat, match, multi)
+    model_weight = float(np.mean(stats.model_weight))  # an ensemble's annotators are scored with the mean
     weight_adjusted = stats.annotator_weight.sum() * (np.mean(n_ann) / mat.shape[1])
-    w = stats.model_weight / (stats.model_weight + weight_adjusted)
+    w = model_weight / (model_weight + weight_adjusted)
     # An annotator who only labeled examples nobody else labeled has no agreement (cleanlab: NaN);
     # its quality is then the model's view alone.
     annotator_quality = np.where(np.isnan(agree_multi), lqs, w * lqs + (1 - w) * agree_multi)
     return Consensus(labels, quality, stats.agreement, n_ann, annotator_quality, _per_annotator_mean(mat, match),
                      labeled.sum(axis=0), worst_classes(mat, labels, quality, k), "crowdlab",
-                     post, stats.model_weight, stats.annotator_weight)
+                     post, model_weight, stats.annotator_weight, stats.model_weight if len(models) > 1 else None)

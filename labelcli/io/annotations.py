@@ -26,7 +26,9 @@ MISSING = -1
 @dataclass(frozen=True, eq=False)
 class Annotations:
     """The annotations matrix (N x M int64, -1 missing), annotator names, class names, the
-    example ids of a long table with non-integer ids (else None), and pred_probs if given."""
+    example ids of a long table with non-integer ids (else None), and pred_probs if given: N x K
+    for one model, P x N x K for several (``models`` names their files); ``unlabeled`` the
+    models' pred_probs for examples nobody labeled (U x K or P x U x K), if given."""
 
     matrix: np.ndarray
     annotators: tuple
@@ -35,6 +37,8 @@ class Annotations:
     pred_probs: np.ndarray | None
     label_kind: str  # "int" or "str": how the labels were written (the consensus is written alike)
     layout: str  # "long" or "wide"
+    models: tuple = ()
+    unlabeled: np.ndarray | None = None
 
 
 def _missing_cells(values: np.ndarray) -> np.ndarray:
@@ -87,6 +91,34 @@ def read_pred_probs(path: str, *, prob_prefix: str | None, normalize: bool):
     return as_pred_probs(p, name=name, normalize=normalize), names
 
 
+def read_models(paths: Sequence[str], *, prob_prefix: str | None, normalize: bool, option: str = "--pred-probs",
+                like=None):
+    """Several models' pred_probs (one file each): a list of N x K arrays, the class names of the
+    first file with column names (or None). Every file has the same rows and class columns (and
+    ``like``'s, a (K, names) pair, when given)."""
+    arrays, names, named, first = [], None, None, display_name(paths[0])
+    for path in paths:
+        name = display_name(path)
+        p, cols = read_pred_probs(path, prob_prefix=prob_prefix, normalize=normalize)
+        k_want = arrays[0].shape[1] if arrays else (like[0] if like else p.shape[1])
+        if p.shape[1] != k_want:
+            against = first if arrays else "--pred-probs"
+            raise LabelError(f"{name} has {p.shape[1]} class columns but {against} has {k_want};"
+                             f" every {option} file needs the same classes")
+        if arrays and len(p) != len(arrays[0]):
+            raise LabelError(f"{name} has {len(p)} rows but {first} has {len(arrays[0])}; every {option} file"
+                             " needs one row per example, in the same order")
+        want = names if names is not None else (like[1] if like else None)
+        if cols is not None and want is not None and tuple(cols) != tuple(want):
+            raise LabelError(f"{name}: class columns {preview([str(c) for c in cols])} differ from"
+                             f" {named or '--pred-probs'}'s {preview([str(c) for c in want])};"
+                             " every file needs the same class columns in the same order")
+        if cols is not None and names is None:
+            names, named = tuple(cols), name
+        arrays.append(p)
+    return arrays, names
+
+
 def read_features(path: str, *, feature_prefix: str | None):
     """Features N x D, checked as for every other command."""
     from labelcli.core.validate import as_features, check_feature_magnitude
@@ -99,7 +131,8 @@ def read_features(path: str, *, feature_prefix: str | None):
 def read_annotations(
     path: str,
     *,
-    pred_probs: str | None = None,
+    pred_probs: str | Sequence[str] | None = None,
+    unlabeled_pred_probs: Sequence[str] | None = None,
     classes: str | Sequence[str] | None = None,
     example_col: str = "example",
     annotator_col: str = "annotator",
@@ -107,14 +140,26 @@ def read_annotations(
     prob_prefix: str | None = None,
     normalize: bool = False,
 ) -> Annotations:
-    """Read annotations (long or wide) and optional pred_probs into an Annotations."""
+    """Read annotations (long or wide) and optional pred_probs (one file per model; and the same
+    models' pred_probs of unlabeled examples) into an Annotations."""
     name = display_name(path)
     given = parse_classes(classes) if classes is not None else None
-    probs, prob_names, probs_name = None, None, None
-    if pred_probs is not None:
-        probs, prob_names = read_pred_probs(pred_probs, prob_prefix=prob_prefix, normalize=normalize)
-        probs_name = display_name(pred_probs)
-    k_probs = None if probs is None else probs.shape[1]
+    probs, prob_names, probs_name, models, unlabeled = None, None, None, (), None
+    paths = [pred_probs] if isinstance(pred_probs, str) else list(pred_probs or [])
+    if unlabeled_pred_probs and not paths:
+        raise LabelError("--unlabeled-pred-probs needs --pred-probs (the same models' pred_probs of the labeled examples)")
+    if paths:
+        arrays, prob_names = read_models(paths, prob_prefix=prob_prefix, normalize=normalize)
+        probs = arrays[0] if len(arrays) == 1 else np.stack(arrays)
+        probs_name, models = display_name(paths[0]), tuple(display_name(p) for p in paths)
+    if unlabeled_pred_probs:
+        if len(unlabeled_pred_probs) != len(paths):
+            raise LabelError(f"{len(unlabeled_pred_probs)} --unlabeled-pred-probs files for {len(paths)} --pred-probs"
+                             " files; give one per model, in the same order")
+        new, _ = read_models(unlabeled_pred_probs, prob_prefix=prob_prefix, normalize=normalize,
+                             option="--unlabeled-pred-probs", like=(probs.shape[-1], prob_names))
+        unlabeled = new[0] if len(new) == 1 else np.stack(new)
+    k_probs = None if probs is None else probs.shape[-1]
     src = read_table(path)
     if isinstance(src, np.ndarray):
         layout, rows, cols, values, annotators, examples = "wide", *_wide_npy(src, name)
@@ -122,7 +167,7 @@ def read_annotations(
         present = [c for c in (example_col, annotator_col, label_col) if c in src.columns]
         if len(present) == 3:
             layout, (rows, cols, values, annotators, examples) = "long", _long(src, name, example_col,
-                                                                                annotator_col, label_col, probs)
+                                                                                annotator_col, label_col)
         elif annotator_col in src.columns or (label_col in src.columns and example_col in src.columns):
             missing = [c for c in (example_col, annotator_col, label_col) if c not in src.columns]
             raise LabelError(f"{name}: a long annotations table needs the columns '{example_col}', '{annotator_col}'"
@@ -138,20 +183,22 @@ def read_annotations(
     else:  # row numbers: the rows of pred_probs when given
         n = int(rows.max()) + 1 if len(rows) else 0
         if probs is not None:
-            if n > len(probs):
-                raise LabelError(f"{name}: example {n - 1} is not a row of {probs_name} (it has {len(probs)} rows)")
-            n = len(probs)
+            n_probs = probs.shape[-2]
+            if n > n_probs:
+                raise LabelError(f"{name}: example {n - 1} is not a row of {probs_name} (it has {n_probs} rows)")
+            n = n_probs
     if len(values) == 0:
         raise LabelError(f"{name}: no annotations")
     # messages name the file's row: a long table's row, a wide table's example row
     where = np.arange(len(values)) if layout == "long" else rows
     kind, names, idx, order = _classes_and_indices(values, given, prob_names, k_probs, name, probs_name, where)
     if order is not None:
-        probs = probs[:, order]
+        probs = probs[..., order]
+        unlabeled = None if unlabeled is None else unlabeled[..., order]
     mat = np.full((n, len(annotators)), MISSING, dtype=np.int64)
     mat[rows, cols] = idx
-    if probs is not None and len(probs) != n:
-        raise LabelError(f"{name} has {n} examples but {probs_name} has {len(probs)} rows; they must match")
+    if probs is not None and probs.shape[-2] != n:
+        raise LabelError(f"{name} has {n} examples but {probs_name} has {probs.shape[-2]} rows; they must match")
     empty = np.flatnonzero((mat == MISSING).all(axis=1))
     if len(empty):
         which = examples[empty[0]] if examples is not None else empty[0]
@@ -160,7 +207,7 @@ def read_annotations(
     idle = np.flatnonzero((mat == MISSING).all(axis=0))
     if len(idle):
         raise LabelError(f"{name}: annotator '{annotators[idle[0]]}' labeled no example; drop the column")
-    return Annotations(mat, tuple(annotators), tuple(names), examples, probs, kind, layout)
+    return Annotations(mat, tuple(annotators), tuple(names), examples, probs, kind, layout, models, unlabeled)
 
 
 def _wide_npy(arr: np.ndarray, name: str):
@@ -217,7 +264,7 @@ def _check_scalars(df, columns, name: str) -> None:
                              " annotations take one class per example and annotator")
 
 
-def _long(df, name: str, example_col: str, annotator_col: str, label_col: str, probs):
+def _long(df, name: str, example_col: str, annotator_col: str, label_col: str):
     import pandas as pd
 
     _check_scalars(df, (example_col, annotator_col, label_col), name)

@@ -14,9 +14,10 @@ def _values(ann):
     return np.asarray(values, dtype=np.int64 if as_int else object)
 
 
-def example_table(ann, result):
-    """index, [example], consensus_label, consensus_quality, annotator_agreement, num_annotations:
-    one row per example in input order (a valid --labels input with --label-col consensus_label)."""
+def example_table(ann, result, active=None):
+    """index, [example], consensus_label, consensus_quality, annotator_agreement, num_annotations
+    [, active_learning_score]: one row per example in input order (a valid --labels input with
+    --label-col consensus_label)."""
     import pandas as pd
 
     values = _values(ann)
@@ -27,7 +28,19 @@ def example_table(ann, result):
     cols["consensus_quality"] = result.quality
     cols["annotator_agreement"] = result.agreement
     cols["num_annotations"] = result.num_annotations.astype(np.int64)
+    if active is not None:
+        cols["active_learning_score"] = active.scores
     return pd.DataFrame(cols)
+
+
+def unlabeled_table(active):
+    """index, active_learning_score: the unlabeled examples (rows of --unlabeled-pred-probs),
+    lowest score (ask for a label first) first; ties by row."""
+    import pandas as pd
+
+    scores = active.unlabeled_scores
+    order = np.lexsort((np.arange(len(scores)), scores))
+    return pd.DataFrame({"index": order.astype(np.int64), "active_learning_score": scores[order]})
 
 
 def labels_table(ann, result):
@@ -73,7 +86,36 @@ def summary(ann, run, examples, annotators) -> dict:
     }
     if run.cv_accuracy is not None:
         doc["cv_accuracy"] = run.cv_accuracy
+    if res.model_weights is not None:
+        doc["model_weights"] = dict(zip(_model_names(ann, res), map(float, res.model_weights)))
+    if run.active is not None:
+        doc["active_learning"] = _active_summary(run.active)
     return to_jsonable(doc)
+
+
+def _model_names(ann, res) -> list:
+    """Each model's file name (its path when two share a name; 'model i' from Python)."""
+    import os
+
+    names = [os.path.basename(m) for m in ann.models]
+    if len(set(names)) != len(names):
+        names = list(ann.models)
+    if len(set(names)) != len(names) or len(names) != len(res.model_weights):
+        names = [f"model {i}" for i in range(len(res.model_weights))]
+    return names
+
+
+def _active_summary(active) -> dict:
+    """The active-learning part of the JSON: temperatures and the examples to label next."""
+    def lowest(scores):
+        order = np.lexsort((np.arange(len(scores)), scores))[:10]
+        return [{"index": int(i), "active_learning_score": float(scores[i])} for i in order]
+
+    doc = {"temperatures": [float(t) for t in active.temperature], "label_next": lowest(active.scores)}
+    if len(active.unlabeled_scores):
+        doc["num_unlabeled"] = int(len(active.unlabeled_scores))
+        doc["label_next_unlabeled"] = lowest(active.unlabeled_scores)
+    return doc
 
 
 def _fmt(v) -> str:
@@ -104,14 +146,28 @@ def report(con, ann, run, examples, annotators, *, outs=(), show: int = 10) -> N
            "given": "CROWDLAB (annotators weighted by chance-adjusted agreement, plus the model)",
            "cross-validated": f"CROWDLAB, pred_probs cross-validated from features (accuracy {run.cv_accuracy or 0:.1%}"
                               " against the majority vote)"}[run.source]
+    if res.model_weights is not None:
+        how = how.replace("plus the model", f"plus {len(res.model_weights)} models, each by its accuracy")
     lines = [f"{len(res.labels):,} examples, {len(ann.annotators)} annotators, {int(res.num_annotations.sum()):,}"
              f" annotations ({np.mean(res.num_annotations):.1f} per example), {len(ann.classes)} classes",
              f"method: {how}",
              f"unanimous examples: {int(np.sum(res.agreement == 1.0)):,}; mean consensus quality"
              f" [bold]{np.mean(res.quality):.3f}[/bold]"]
-    if res.model_weight is not None:
+    if res.model_weights is not None:
+        each = ", ".join(f"{n} {w:.3f}" for n, w in zip(_model_names(ann, res), res.model_weights))
+        lines.append(f"model weights {each}; annotator weights"
+                     f" {np.min(res.annotator_weight):.3f}..{np.max(res.annotator_weight):.3f}")
+    elif res.model_weight is not None:
         lines.append(f"model weight {res.model_weight:.3f}; annotator weights"
                      f" {np.min(res.annotator_weight):.3f}..{np.max(res.annotator_weight):.3f}")
+    if run.active is not None:
+        act = run.active
+        line = (f"label next (lowest active learning score): row {int(np.argmin(act.scores))}"
+                f" ({np.min(act.scores):.3f})")
+        if len(act.unlabeled_scores):
+            line += (f"; of {len(act.unlabeled_scores):,} unlabeled, row {int(np.argmin(act.unlabeled_scores))}"
+                     f" ({np.min(act.unlabeled_scores):.3f})")
+        lines.append(line)
     lines += [f"written: {o}" for o in outs if o]
     con.print(Panel("\n".join(lines), title="labelcli consensus", title_align="left", border_style="cyan", expand=False))
     con.print(_rich_table(annotators, "Annotators, lowest quality first", show))

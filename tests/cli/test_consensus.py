@@ -43,7 +43,7 @@ def test_crowdlab_tables_and_json(crowd, tmp_path):
     assert doc["method"] == "crowdlab" and doc["num_examples"] == len(truth) and doc["num_annotators"] == 4
     table = pd.read_csv(out)
     assert list(table.columns) == ["index", "consensus_label", "consensus_quality", "annotator_agreement",
-                                   "num_annotations"]
+                                   "num_annotations", "active_learning_score"]
     assert table["index"].tolist() == list(range(len(truth)))
     accuracy = np.mean(table["consensus_label"].map(DIGIT_NAMES.index).to_numpy() == truth)
     assert accuracy > 0.97

@@ -131,3 +131,31 @@ def test_nested_parquet_cells_are_refused(tmp_path, table, fragment):
     pd.DataFrame(table).to_parquet(tmp_path / "n.parquet")
     with pytest.raises(LabelError, match=rf"n\.parquet: row 0 \(0-based\) of {fragment}"):
         read_annotations(str(tmp_path / "n.parquet"))
+
+
+def test_several_models_and_unlabeled_follow_the_class_order(tmp_path):
+    a_csv = write(tmp_path, "a.csv", LONG)
+    write(tmp_path, "m1.csv", "dog,cat\n0.9,0.1\n0.4,0.6\n0.2,0.8\n")
+    np.save(tmp_path / "m2.npy", np.array([[0.7, 0.3], [0.5, 0.5], [0.1, 0.9]]))  # no names: m1's order
+    write(tmp_path, "u1.csv", "dog,cat\n0.6,0.4\n")
+    np.save(tmp_path / "u2.npy", np.array([[0.2, 0.8]]))
+    a = read_annotations(a_csv, pred_probs=[str(tmp_path / "m1.csv"), str(tmp_path / "m2.npy")],
+                         unlabeled_pred_probs=[str(tmp_path / "u1.csv"), str(tmp_path / "u2.npy")], classes="cat,dog")
+    assert a.classes == ("cat", "dog") and a.pred_probs.shape == (2, 3, 2) and a.unlabeled.shape == (2, 1, 2)
+    np.testing.assert_allclose(a.pred_probs[0, 0], [0.1, 0.9])
+    np.testing.assert_allclose(a.pred_probs[1, 0], [0.3, 0.7])
+    np.testing.assert_allclose(a.unlabeled[:, 0], [[0.4, 0.6], [0.8, 0.2]])
+    assert a.models == ("m1.csv", "m2.npy") or all(m.endswith(n) for m, n in zip(a.models, ("m1.csv", "m2.npy")))
+
+
+@pytest.mark.parametrize("second, fragment", [
+    ("cat,dog\n0.9,0.1\n0.4,0.6\n0.2,0.8\n", "class columns"),
+    ("dog,cat,owl\n0.8,0.1,0.1\n0.4,0.5,0.1\n0.2,0.7,0.1\n", "3 class columns"),
+    ("dog,cat\n0.9,0.1\n", "1 rows"),
+    ("dog,cat\n0.9,0.1\nnan,0.5\n0.2,0.8\n", "m2.csv"),
+])
+def test_models_that_do_not_match_are_refused(tmp_path, second, fragment):
+    write(tmp_path, "m1.csv", "dog,cat\n0.9,0.1\n0.4,0.6\n0.2,0.8\n")
+    write(tmp_path, "m2.csv", second)
+    with pytest.raises(LabelError, match=fragment):
+        read_annotations(write(tmp_path, "a.csv", LONG), pred_probs=[str(tmp_path / "m1.csv"), str(tmp_path / "m2.csv")])
