@@ -44,6 +44,16 @@ def simulate(truth: np.ndarray, k: int, m: int, rng, *, acc_low: float, confusab
 
 
 
+def timed(fn, *args, silence: bool = False, **kw):
+    """(fn(*args, **kw), its wall time in seconds); silence: cleanlab's warnings not printed."""
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        if silence:
+            warnings.simplefilter("ignore")
+        out = fn(*args, **kw)
+    return out, time.perf_counter() - t0
+
+
 def both_tools(ann, pp, k: int):
     """labelcli's and cleanlab's CROWDLAB on the same annotations and pred_probs, each timed:
     (labelcli's result, cleanlab's dict, labelcli seconds, cleanlab seconds)."""
@@ -51,14 +61,10 @@ def both_tools(ann, pp, k: int):
 
     from labelcli.core.consensus import consensus
 
-    t0 = time.perf_counter()
-    ours = consensus(ann, pp, num_classes=k)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl = get_label_quality_multiannotator(ann, pp, verbose=False)
-    return ours, cl, t_ours, time.perf_counter() - t0
+    ours, t_ours = timed(consensus, ann, pp, num_classes=k)
+    cl, t_cl = timed(get_label_quality_multiannotator, ann, pp, verbose=False, silence=True)
+    return ours, cl, t_ours, t_cl
+
 
 def run(name: str, x: np.ndarray, truth: np.ndarray, m: int, seed: int, acc_low: float, confuse: bool) -> dict:
     from scipy.stats import spearmanr
@@ -112,14 +118,8 @@ def speed(n: int = 100_000, m: int = 8, k: int = 10, seed: int = 0) -> dict:
 
     from labelcli.core.consensus_active import active_learning_scores
 
-    t0 = time.perf_counter()
-    al = active_learning_scores(ann, pp, pp[:10_000], num_classes=k, compat="cleanlab")
-    t_al = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl_al, cl_new = get_active_learning_scores(ann, pp.copy(), pp[:10_000].copy())
-    t_al_cl = time.perf_counter() - t0
+    al, t_al = timed(active_learning_scores, ann, pp, pp[:10_000], num_classes=k, compat="cleanlab")
+    (cl_al, cl_new), t_al_cl = timed(get_active_learning_scores, ann, pp.copy(), pp[:10_000].copy(), silence=True)
     diff = max(np.max(np.abs(al.scores - cl_al)), np.max(np.abs(al.unlabeled_scores - cl_new)))
     return {"n": n, "M": m, "K": k, "s_labelcli": round(t_ours, 3), "s_cleanlab": round(t_cl, 3),
             "speedup": round(t_cl / t_ours, 1), "same_labels": same, "active_s_labelcli": round(t_al, 3),
@@ -140,14 +140,9 @@ def ensemble_row(name: str, x: np.ndarray, truth: np.ndarray, m: int, seed: int,
     mat, _ = check_annotations(ann, k)
     vote = majority_vote(mat, k)
     pps = [cross_val_pred_probs(x, vote, num_classes=k, model=model, seed=seed).pred_probs for model in ("logreg", "knn")]
-    t0 = time.perf_counter()
-    ours = consensus(ann, pps, num_classes=k)
-    t_ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cl = get_label_quality_multiannotator_ensemble(ann, np.stack(pps), verbose=False, return_weights=True)
-    t_cl = time.perf_counter() - t0
+    ours, t_ours = timed(consensus, ann, pps, num_classes=k)
+    cl, t_cl = timed(get_label_quality_multiannotator_ensemble, ann, np.stack(pps), verbose=False,
+                     return_weights=True, silence=True)
     lq = cl["label_quality"]
     return {
         "data": name, "M": m, "seed": seed, "acc_majority": float(np.mean(vote == truth)),
