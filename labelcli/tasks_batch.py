@@ -54,30 +54,22 @@ def find_batch_issues(ds, reference_ds, detection: Detection = Detection(), *, f
     issues flagged in the batch (ds); with features on both, outliers against the reference's kNN
     index; the drift of the class mix (and outlier rate) from the reference."""
     from labelcli.core import engine, reference as ref
-    from labelcli.core.defaults import defaults
     from labelcli.io import display_name
 
     _check_inputs(ds, reference_ds)
     check_detection(detection, ds.multi_label)
     preds = predictions(ds, None, progress)
-    if ds.multi_label:  # one binary fit per tag; the tags' filters run with them
-        from labelcli.core import multilabel
-
+    if ds.multi_label:  # one binary fit per tag, lending each tag's thresholds
         fit = ref.fit_reference_tags(reference_ds.labels, reference_ds.pred_probs, reference_ds.classes)
-        issues = multilabel.find_label_issues(ds.labels, preds.array, filter_by=detection.filter_by,
-                                              rank_by=detection.rank_by, aggregation=detection.aggregation,
-                                              alpha=detection.alpha, temperature=detection.temperature,
-                                              compat=detection.compat, reference=fit.tags)
+        source, options = preds.array, dict(aggregation=detection.aggregation, alpha=detection.alpha,
+                                            temperature=detection.temperature)
     else:
         fit = ref.fit_reference(reference_ds.labels, engine.ArraySource(reference_ds.pred_probs),
                                 engine.Run(checked=True))
-        ref.check_batch(fit, ds.labels, ds.num_classes, display_name(ds.labels_path))
-        profile = defaults(detection.compat)
-        plan = engine.Plan(profile.filter_by if detection.filter_by is None else detection.filter_by,
-                           profile.rank_by if detection.rank_by is None else detection.rank_by, ties=profile.ties)
-        plan = ref.batch_plan(plan, fit)
-        plan.check(ds.num_classes)
-        issues = engine.find_label_issues(ds.labels, engine.ArraySource(preds.array), plan, engine.Run(checked=True))
+        source, options = engine.ArraySource(preds.array), {}  # (checked once already: no second pass)
+    issues = ref.find_batch_issues(fit, ds.labels, source, filter_by=detection.filter_by, rank_by=detection.rank_by,
+                                   compat=detection.compat, run=engine.Run(checked=True),
+                                   name=display_name(ds.labels_path), **options)
     feats, rates = None, {}
     if reference_ds.features is not None:
         from labelcli.core.refknn import ReferenceIndex

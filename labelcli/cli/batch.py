@@ -79,5 +79,6 @@ def find_batch_issues(o: dict, how, *, reference_labels, reference_pred_probs, r
 
 
 def _classes(ds) -> str:
-    names = [str(c) for c in ds.classes]
-    return f"{len(names)} {'tags' if ds.multi_label else 'classes'}: {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}"
+    from labelcli.io.formats import preview
+
+    return f"{ds.num_classes} {'tags' if ds.multi_label else 'classes'}: {preview(ds.classes, 5)}"

@@ -200,8 +200,8 @@ def find_label_issues(
     reference=None,
 ) -> MultiLabelIssues:
     """Flag examples with at least one suspect tag (one-vs-rest confident learning) and rank them.
-    reference: per-tag fits of a reference set (core.reference.fit_reference_tags): each tag's
-    thresholds and noise estimate come from it.
+    reference: one core.reference.ReferenceFit per tag, which lends that tag's filter what it
+    carries (from fit_reference_tags: the thresholds; the counts stay the batch's own).
 
     Masks equal cleanlab.multilabel_classification.filter.find_label_issues. For the pruning
     filters, confident_learning and predicted_neq_given a tag issue is that tag's binary flag.

@@ -142,10 +142,12 @@ def check_batch(fit: ReferenceFit, labels: np.ndarray, k: int, name: str = "labe
 
 
 def find_batch_issues(fit, labels, pred_probs, *, filter_by: str | None = None,
-                      rank_by: str | None = None, compat: str | None = None, run=None):
+                      rank_by: str | None = None, compat: str | None = None, run=None, name: str = "labels",
+                      **tag_options):
     """LabelIssues of the batch (rows numbered in the batch) with the reference's thresholds and
-    noise estimate. filter_by / rank_by / compat as find_label_issues. With a TagReferenceFit
-    (fit_reference_tags), the batch is multi-label: MultiLabelIssues with each tag's thresholds."""
+    noise estimate. filter_by / rank_by / compat as find_label_issues; name: the batch's labels in
+    messages. With a TagReferenceFit (fit_reference_tags), the batch is multi-label:
+    MultiLabelIssues with each tag's thresholds (tag_options: aggregation, alpha, temperature)."""
     from labelcli.core import engine
     from labelcli.core.defaults import defaults
 
@@ -156,12 +158,12 @@ def find_batch_issues(fit, labels, pred_probs, *, filter_by: str | None = None,
             raise LabelError(f"the reference has {fit.num_classes} tags; give the batch's labels as an N x"
                              f" {fit.num_classes} 0/1 matrix")
         return multilabel.find_label_issues(labels, pred_probs, filter_by=filter_by, rank_by=rank_by, compat=compat,
-                                            reference=fit.tags)
+                                            reference=fit.tags, **tag_options)
 
     source = pred_probs if hasattr(pred_probs, "chunks") else engine.ArraySource(
         v.as_pred_probs(pred_probs, name="pred_probs"))
     y = np.asarray(labels)
-    check_batch(fit, y, source.num_classes)
+    check_batch(fit, y, source.num_classes, name)
     profile = defaults(compat)
     plan = engine.Plan(profile.filter_by if filter_by is None else filter_by,
                        profile.rank_by if rank_by is None else rank_by, ties=profile.ties)
