@@ -68,8 +68,8 @@ def consensus_cmd(
         run = run_consensus(ann, feats, model=model, folds=folds, seed=seed, compat=compat, progress=tick)
     if ann.layout == "wide" and io.formats.kind(annotations) != "npy":  # say how the table was read
         terminal.note(terminal.console(quiet), f"read as a wide table: {len(ann.annotators)} annotator columns"
-                      f" ({', '.join(ann.annotators[:5])}{', ...' if len(ann.annotators) > 5 else ''}); a long"
-                      f" table has the columns {example_col}, {annotator_col} and {label_col}")
+                      f" ({io.formats.preview(ann.annotators, 5)}); a long table has the columns {example_col},"
+                      f" {annotator_col} and {label_col}")
     examples = show.example_table(ann, run.result, run.active)
     annotators = show.annotator_table(ann, run.result)
     with io.all_or_nothing():  # every table or none

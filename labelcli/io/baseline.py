@@ -18,8 +18,9 @@ def read_json_document(path: str) -> object:
         raise LabelError("the `baseline` option needs a file (an earlier `labelcli health --out x.json`), not stdin")
     if not os.path.isfile(path):
         raise LabelError(f"{path}: file not found" if not os.path.exists(path) else f"{path}: not a file")
-    if os.path.getsize(path) > MAX_BYTES:
-        raise LabelError(f"{path}: {os.path.getsize(path):,} bytes is far more than a health summary; give the file"
+    size = os.path.getsize(path)
+    if size > MAX_BYTES:
+        raise LabelError(f"{path}: {size:,} bytes is far more than a health summary; give the file"
                          " `labelcli health --out x.json` wrote")
     try:
         with open(path, "rb") as f:
